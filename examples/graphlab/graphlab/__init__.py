@@ -1,0 +1,1 @@
+"""graphlab: tiny numpy graph models used by the example scripts."""

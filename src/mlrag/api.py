@@ -1,0 +1,171 @@
+"""The public functions: thin glue over the pipeline stages.
+
+``repo`` is always one of: a local folder, a git URL (optionally ``URL@commit``), or an already opened
+``Index``. Indexes are built on first use and reused while the repository's content (file hashes) and the
+config are unchanged; see ``mlrag.index``.
+
+Example:
+    >>> import mlrag
+    >>> gen = mlrag.generate("train ARMA on citeseer with 5 stacks", "examples/graphlab")  # doctest: +SKIP
+    >>> print(gen.code)  # doctest: +SKIP
+    python train.py --dataset citeseer --model arma --num-stacks 5
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Union
+
+from .config import Config, as_config
+from .errors import ConfigError, RepoError
+from .repo import ResolvedRepo, resolve_repo, walk_repo
+from .types import Chunk, Generation, Hit
+
+if TYPE_CHECKING:
+    from .generation.base import Generator
+    from .index import Index
+
+RepoLike = Union[str, "os.PathLike[str]", "Index"]
+ConfigLike = Union[Config, str, Path, Mapping[str, Any], None]
+
+_SEARCH_OPTIONS = ("mode", "budget_chars", "context_unit", "paths", "kinds")
+
+
+def _config(config: ConfigLike, options: dict[str, Any]) -> Config:
+    cfg = as_config(config)
+    overrides = options.pop("overrides", None)
+    if overrides:
+        cfg = cfg.replace(overrides)
+    if "progress" in options:
+        cfg = cfg.replace({"progress": bool(options.pop("progress"))})
+    return cfg
+
+
+def _resolve(repo: RepoLike, cfg: Config) -> ResolvedRepo:
+    if isinstance(repo, (str, os.PathLike)):
+        return resolve_repo(repo, cfg.resolved_index_dir / ".cache")
+    raise RepoError(f"repo must be a folder, a git URL or an Index, got {type(repo).__name__}")
+
+
+def _token_counter(cfg: Config):  # type: ignore[no-untyped-def]
+    from .embedding import get_token_counter
+
+    return get_token_counter(cfg.embedding)
+
+
+def chunk_repo(repo: RepoLike, *, config: ConfigLike = None) -> list[Chunk]:
+    """Split a repository into search units (sections, functions, argument cards), in path and file order.
+
+    Example:
+        >>> chunks = mlrag.chunk_repo("examples/graphlab")  # doctest: +SKIP
+        >>> chunks[0].location
+        'README.md:1-6'
+    """
+    from .chunking import chunk_files
+
+    cfg = as_config(config)
+    if _is_index(repo):
+        return list(repo.chunks)  # type: ignore[union-attr]
+    resolved = _resolve(repo, cfg)
+    files = walk_repo(resolved.root, cfg.walk)
+    if not files:
+        raise RepoError(f"repository has no readable text files: {resolved.source}")
+    chunked = chunk_files(((f.path, f.text) for f in files), cfg.chunking, _token_counter(cfg))
+    return list(chunked.units)
+
+
+def build_index(repo: RepoLike, *, config: ConfigLike = None, out: str | os.PathLike[str] | None = None) -> "Index":
+    """Build (or incrementally update) the index of a repository and return it.
+
+    The index lives in ``out`` or under the index folder (``indexes/`` by default, ``index_dir`` in the config,
+    or the ``MLRAG_INDEX_DIR`` environment variable).
+    """
+    from .index import Index
+
+    cfg = as_config(config)
+    if _is_index(repo):
+        return repo  # type: ignore[return-value]
+    resolved = _resolve(repo, cfg)
+    return Index.open(
+        resolved.root,
+        cfg,
+        name=resolved.name,
+        out=Path(out) if out is not None else None,
+        progress=cfg.progress,
+    )
+
+
+def _is_index(obj: object) -> bool:
+    from .index import Index
+
+    return isinstance(obj, Index)
+
+
+def _open(repo: RepoLike, cfg: Config) -> "Index":
+    return build_index(repo, config=cfg)
+
+
+def retrieve(task: str, repo: RepoLike, k: int = 5, **options: Any) -> list[Hit]:
+    """The top-``k`` context units of ``repo`` for ``task`` (hybrid dense + BM25 by default).
+
+    Options: ``config`` (a Config, YAML path or mapping), ``overrides`` (``["retrieval.mode=bm25"]``),
+    ``mode``, ``budget_chars``, ``context_unit``, ``paths`` (globs), ``kinds``, ``progress``.
+
+    Example:
+        >>> for hit in mlrag.retrieve("train ARMA on citeseer", "examples/graphlab", k=3):  # doctest: +SKIP
+        ...     print(hit.location, round(hit.score, 3))
+    """
+    if not isinstance(task, str) or not task.strip():
+        raise ConfigError("task must be a non-empty string")
+    if not isinstance(k, int) or k < 0:
+        raise ConfigError(f"k must be a non-negative integer, got {k!r}")
+    cfg = _config(options.pop("config", None), options)
+    search = {key: options.pop(key) for key in _SEARCH_OPTIONS if key in options}
+    if options:
+        raise ConfigError(f"unknown option(s) for retrieve: {', '.join(sorted(options))}")
+    if k == 0:
+        return []
+    return _open(repo, cfg).search(task, k, **search)
+
+
+def generate(task: str, repo: RepoLike, k: int = 5, llm: "str | Generator | None" = None, **options: Any) -> Generation:
+    """Write the bash command or Python code that does ``task`` with ``repo``.
+
+    ``llm`` is a spec (``"default"``, ``"echo"``, ``"transformers:<name or dir>"``, ``"llama-cpp:<file.gguf>"``,
+    ``"openai:<model>"``) or a generator object; by default the packaged SmolLM2 runs locally. Options: ``config``,
+    ``overrides``, ``workdir`` (repo-relative folder the command runs in), ``hits`` (precomputed context; skips
+    retrieval), ``strategy`` (``task`` | ``draft`` | ``none``), ``base_url``, ``api_key``, and the search options
+    of ``retrieve``. Nothing generated is executed.
+
+    Example:
+        >>> gen = mlrag.generate("train ARMA on citeseer with 5 stacks", "examples/graphlab")  # doctest: +SKIP
+        >>> gen.code, [h.location for h in gen.hits]  # doctest: +SKIP
+    """
+    from .generation import draft_query, get_generator, run_generation
+
+    if not isinstance(task, str) or not task.strip():
+        raise ConfigError("task must be a non-empty string")
+    cfg = _config(options.pop("config", None), options)
+    strategy = options.pop("strategy", None)
+    if strategy is not None:
+        cfg = cfg.replace({"generation": {"strategy": strategy}})
+    backend_options = {key: options.pop(key) for key in ("base_url", "api_key") if key in options}
+    workdir = options.pop("workdir", "") or ""
+    hits = options.pop("hits", None)
+    search = {key: options.pop(key) for key in _SEARCH_OPTIONS if key in options}
+    if options:
+        raise ConfigError(f"unknown option(s) for generate: {', '.join(sorted(options))}")
+    generator = get_generator(llm if llm is not None else cfg.generation.llm, cfg.generation, **backend_options)
+    index = _open(repo, cfg)
+    if hits is None:
+        if k == 0 or cfg.generation.strategy == "none":
+            hits = []
+        else:
+            query = task
+            if cfg.generation.strategy == "draft":
+                query = f"{task}\n{draft_query(task, generator, cfg.generation)}"
+            hits = index.search(query, k, **search)
+    return run_generation(
+        task, list(hits), generator, cfg.generation, cards=index.cards, files=index.files, workdir=workdir
+    )

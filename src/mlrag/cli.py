@@ -1,0 +1,160 @@
+"""The ``mlrag`` command: verbs that mirror the library (index, search, generate, eval).
+
+Each command parses its arguments, loads the config (``--config FILE`` plus ``key.sub=value`` overrides) and
+calls one library function. Library errors become one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any, Sequence
+
+from . import __version__
+from .config import Config, load_config
+from .errors import MlragError
+
+log = logging.getLogger("mlrag")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="YAML config (only the keys you change)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override, e.g. --set retrieval.mode=bm25 (repeatable)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or log lines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlrag",
+        description="Generate commands and code that use an existing ML repository, from its own docs and source.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlrag {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build or update the index of a repository")
+    p.add_argument("repo", help="local folder or git URL[@commit]")
+    p.add_argument("--out", help="index folder (default: under indexes/ or $MLRAG_INDEX_DIR)")
+    p.add_argument("overrides_pos", nargs="*", metavar="KEY=VALUE", help="config overrides")
+    _common(p)
+
+    p = sub.add_parser("search", help="show the context retrieved for a query")
+    p.add_argument("repo")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    p.add_argument("overrides_pos", nargs="*", metavar="KEY=VALUE")
+    _common(p)
+
+    p = sub.add_parser("generate", help="write the command or code that does a task with a repository")
+    p.add_argument("task")
+    p.add_argument("--repo", required=True, help="local folder or git URL[@commit]")
+    p.add_argument("-k", type=int, default=5, help="retrieved context units (0 = no retrieval)")
+    p.add_argument("--llm", help="default | echo | transformers:NAME | llama-cpp:FILE.gguf | openai:MODEL")
+    p.add_argument("--workdir", default="", help="repo-relative folder the command will run in")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint (else $OPENAI_BASE_URL)")
+    p.add_argument("overrides_pos", nargs="*", metavar="KEY=VALUE")
+    _common(p)
+
+    try:
+        from .evaluation.cli import add_eval_parser
+    except ImportError:  # the evaluation stage is optional at runtime (matplotlib)
+        add_eval_parser = None  # type: ignore[assignment]
+    if add_eval_parser is not None:
+        add_eval_parser(sub)
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Config:
+    overrides = list(getattr(args, "overrides", []) or []) + list(getattr(args, "overrides_pos", []) or [])
+    cfg = load_config(args.config, overrides)
+    if getattr(args, "quiet", False):
+        cfg = cfg.replace({"progress": False})
+    return cfg
+
+
+def _print_hits(hits: Sequence[Any]) -> None:
+    for i, h in enumerate(hits, 1):
+        title = f"  [{h.chunk.title}]" if h.chunk.title else ""
+        print(f"{i:>2}. {h.location}  score={h.score:.4f}  {h.chunk.kind}{title}")
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from .api import build_index
+
+    cfg = _load(args)
+    index = build_index(args.repo, config=cfg, out=args.out)
+    stats = dict(index.stats)
+    if args.json:
+        print(json.dumps({"path": str(index.path), **stats}, default=str))
+    else:
+        print(f"index: {index.path}")
+        print(", ".join(f"{k}={v}" for k, v in stats.items()))
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from .api import retrieve
+
+    cfg = _load(args)
+    hits = retrieve(args.query, args.repo, k=args.k, config=cfg)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits]))
+    else:
+        _print_hits(hits)
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .api import generate
+
+    cfg = _load(args)
+    extra: dict[str, Any] = {"workdir": args.workdir}
+    if args.base_url:
+        extra["base_url"] = args.base_url
+    gen = generate(args.task, args.repo, k=args.k, llm=args.llm, config=cfg, **extra)
+    if args.json:
+        print(json.dumps(gen.to_dict()))
+        return 0
+    print(gen.code.rstrip())
+    print()
+    if gen.hits:
+        print("context:")
+        for h in gen.hits:
+            print(f"  {h.location}")
+    for c in gen.violations:
+        print(f"warning: {c.message}")
+    if gen.repaired:
+        print("note: the first answer failed grounding checks and was repaired")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 1
+    logging.basicConfig(
+        level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+        format="mlrag: %(message)s",
+    )
+    handlers = {"index": _cmd_index, "search": _cmd_search, "generate": _cmd_generate}
+    try:
+        if args.command == "eval":
+            from .evaluation.cli import run_eval_command
+
+            return int(run_eval_command(args))
+        return handlers[args.command](args)
+    except MlragError as e:
+        print(f"mlrag: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mlrag: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

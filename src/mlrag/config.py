@@ -1,0 +1,356 @@
+"""Explicit configuration: frozen dataclasses, loaded from YAML, with ``key.sub=value`` overrides.
+
+``configs/default.yaml`` holds every default and equals ``Config()`` (a test checks it). A user config only
+needs the keys it changes. Every value is validated on construction: an unknown key lists the valid ones, a bad
+value names the field, the value received and what is allowed.
+
+Example:
+    >>> cfg = load_config(overrides=["retrieval.mode=bm25", "generation.max_new_tokens=64"])
+    >>> cfg.retrieval.mode
+    'bm25'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .errors import ConfigError
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
+
+
+@dataclass(frozen=True)
+class WalkConfig:
+    """Which files of a repository are read."""
+
+    include: tuple[str, ...] = ()  # gitignore-style globs; empty = everything not excluded
+    exclude: tuple[str, ...] = (
+        ".git/",
+        "node_modules/",
+        "__pycache__/",
+        ".venv/",
+        "venv/",
+        "site-packages/",
+        "third_party/",
+        "3rdparty/",
+        "vendor/",
+        "*.min.js",
+        "*.lock",
+    )
+    max_file_bytes: int = 1_000_000
+    max_config_bytes: int = 20_000  # .yaml/.json/.toml/.cfg files larger than this are skipped
+    respect_gitignore: bool = True
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    """How files become chunks. Sizes are in tokens of the embedder's tokenizer."""
+
+    max_tokens: int = 256  # search unit: fits all-MiniLM-L6-v2's window
+    context_max_tokens: int = 1024  # context unit (parent section) handed to prompts
+    merge_tokens: int = 96  # tiny neighbouring sections are merged up to this size
+    embed_header: bool = True  # prefix "path > heading" to the text given to the embedder
+    cards: bool = True  # derive argument cards from argparse/click/typer/fire scripts
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    """The dense embedder: ``minilm`` is the packaged all-MiniLM-L6-v2; any sentence-transformers name or path."""
+
+    model: str = "minilm"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    batch_size: int = 64
+    fp16: bool = True  # on CUDA only
+    cache: bool = True  # reuse embeddings across builds, keyed by (model id, text hash)
+    threads: int = 0  # CPU threads for torch; 0 = torch's default
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """The vector store holding the embeddings."""
+
+    backend: str = "faiss"  # faiss | numpy | chroma
+    approx_threshold: int = 200_000  # faiss: exact inner product below this many vectors, HNSW above
+    chroma_path: str | None = None  # chroma: persistent local folder (default: inside the index)
+    chroma_host: str | None = None  # chroma: a server's host (uses the HTTP client)
+    chroma_port: int = 8000
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """How a task becomes ranked context."""
+
+    mode: str = "hybrid"  # dense | bm25 | hybrid
+    fusion: str = "rrf"  # rrf | weighted
+    rrf_k: int = 60
+    dense_weight: float = 0.5  # weighted fusion: weight of the dense score (BM25 gets 1 - this)
+    candidates: int = 50  # per retriever, before fusion
+    reranker: str | None = None  # a cross-encoder name or path; None = no reranking
+    context_unit: str = "parent"  # chunk | parent: a hit on a small unit returns its section
+    budget_chars: int = 6000  # context budget for prompts (0 = unlimited)
+    query_expansion: bool = True  # add likely script names and flags from the repository's vocabulary
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """The model that writes the code, and what is done with its answer."""
+
+    llm: str = "default"  # default | echo | transformers:<model> | llama-cpp:<gguf> | openai:<model>
+    max_new_tokens: int = 256
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    seed: int = 0
+    prompt: str = "mlrag"  # template name in configs/prompts/ (mlrag | mlbench) or a path
+    output_type: str = "auto"  # auto | bash | python
+    strategy: str = "task"  # task | draft | none
+    grounding: bool = True
+    repair: bool = True
+    cache: bool = True  # on-disk cache of model outputs keyed by (prompt, model, decoding parameters)
+    base_url: str | None = None  # openai: endpoint (else OPENAI_BASE_URL)
+    api_key_env: str = "OPENAI_API_KEY"  # openai: the environment variable holding the key (never the key itself)
+    timeout_s: float = 60.0
+    max_retries: int = 3
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of mlrag, one section per pipeline stage."""
+
+    index_dir: str = "indexes"  # where indexes go; the MLRAG_INDEX_DIR environment variable overrides it
+    progress: bool = True
+    walk: WalkConfig = field(default_factory=WalkConfig)
+    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_plain(self)
+
+    def replace(self, overrides: Sequence[str] | Mapping[str, Any]) -> "Config":
+        """A copy with ``key.sub=value`` overrides (strings) or a nested mapping applied."""
+        data = self.to_dict()
+        if isinstance(overrides, Mapping):
+            _deep_merge(data, dict(overrides), "")
+        else:
+            for item in overrides:
+                _apply_override(data, item)
+        return from_dict(data)
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return Path(os.environ.get("MLRAG_INDEX_DIR") or self.index_dir).expanduser()
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "embedding.device": (),  # free-form but checked below
+    "store.backend": ("faiss", "numpy", "chroma"),
+    "retrieval.mode": ("dense", "bm25", "hybrid"),
+    "retrieval.fusion": ("rrf", "weighted"),
+    "retrieval.context_unit": ("chunk", "parent"),
+    "generation.output_type": ("auto", "bash", "python"),
+    "generation.strategy": ("task", "draft", "none"),
+}
+_POSITIVE = {
+    "walk.max_file_bytes",
+    "walk.max_config_bytes",
+    "chunking.max_tokens",
+    "chunking.context_max_tokens",
+    "embedding.batch_size",
+    "retrieval.rrf_k",
+    "retrieval.candidates",
+    "generation.max_new_tokens",
+    "generation.timeout_s",
+}
+
+
+def _validate(cfg: Config) -> None:
+    flat = _flatten(cfg.to_dict())
+    for key, allowed in _CHOICES.items():
+        if allowed and flat[key] not in allowed:
+            raise ConfigError(f"{key}: {flat[key]!r} is not one of {', '.join(allowed)}")
+    for key in _POSITIVE:
+        if flat[key] <= 0:
+            raise ConfigError(f"{key}: must be > 0, got {flat[key]!r}")
+    dev = flat["embedding.device"]
+    if not (dev in ("auto", "cpu", "cuda", "mps") or str(dev).startswith("cuda:")):
+        raise ConfigError(f"embedding.device: {dev!r} is not auto, cpu, cuda, cuda:N or mps")
+    if not 0.0 <= flat["retrieval.dense_weight"] <= 1.0:
+        raise ConfigError(f"retrieval.dense_weight: must be in [0, 1], got {flat['retrieval.dense_weight']!r}")
+    if flat["generation.temperature"] < 0:
+        raise ConfigError(f"generation.temperature: must be >= 0, got {flat['generation.temperature']!r}")
+    if flat["chunking.context_max_tokens"] < flat["chunking.max_tokens"]:
+        raise ConfigError("chunking.context_max_tokens must be >= chunking.max_tokens")
+    if flat["generation.max_retries"] < 0:
+        raise ConfigError(f"generation.max_retries: must be >= 0, got {flat['generation.max_retries']!r}")
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _to_plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple):
+        return [_to_plain(x) for x in obj]
+    return obj
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check (and gently convert) ``value`` to the annotated type ``tp``."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], key)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        (inner,) = typing.get_args(tp)[:1]
+        return tuple(_coerce(v, inner, key) for v in value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{key}: expected an integer, got {value!r}") from None
+    if tp is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected a number, got {value!r}") from None
+    if tp is str:
+        if isinstance(value, (dict, list, tuple)) or value is None:
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(
+            f"unknown config key {prefix}{unknown[0]!r}; valid keys here: {', '.join(sorted(names))}"
+        )
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = _build(tp, value or {}, f"{prefix}{name}.")  # type: ignore[arg-type]
+        else:
+            kwargs[name] = _coerce(value, tp, f"{prefix}{name}")
+    try:
+        return cls(**kwargs)
+    except TypeError as e:  # pragma: no cover - defensive
+        raise ConfigError(f"{prefix or 'config'}: {e}") from None
+
+
+def from_dict(data: Mapping[str, Any]) -> Config:
+    """Build and validate a ``Config`` from a (possibly partial) nested mapping."""
+    return _build(Config, data, "")
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any], prefix: str) -> None:
+    for k, v in extra.items():
+        if isinstance(v, Mapping) and isinstance(base.get(k), dict):
+            _deep_merge(base[k], v, f"{prefix}{k}.")
+        else:
+            base[k] = v
+
+
+def _apply_override(data: dict[str, Any], item: str) -> None:
+    import yaml
+
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} is not of the form key.sub=value")
+    key, raw = item.split("=", 1)
+    parts = key.strip().split(".")
+    node = data
+    for p in parts[:-1]:
+        if not isinstance(node.get(p), dict):
+            raise ConfigError(f"override {item!r}: {p!r} is not a config section")
+        node = node[p]
+    if parts[-1] not in node:
+        raise ConfigError(f"override {item!r}: unknown key {key!r}; valid keys: {', '.join(sorted(node))}")
+    try:
+        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        node[parts[-1]] = raw
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, raising ``ConfigError`` with the path on any problem."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p} must hold a mapping, got {type(data).__name__}")
+    return data
+
+
+def load_config(
+    path: str | Path | None = None, overrides: Sequence[str] | Mapping[str, Any] | None = None
+) -> Config:
+    """The default config, updated by the YAML file at ``path`` and then by ``overrides``."""
+    data = Config().to_dict()
+    if path is not None:
+        _deep_merge(data, read_yaml(path), "")
+    cfg = from_dict(data)
+    return cfg.replace(overrides) if overrides else cfg
+
+
+def as_config(config: Config | str | Path | Mapping[str, Any] | None) -> Config:
+    """Accept a ``Config``, a YAML path, a nested mapping of overrides, or None (the defaults)."""
+    if config is None:
+        return Config()
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, (str, Path)):
+        return load_config(config)
+    if isinstance(config, Mapping):
+        return Config().replace(config)
+    raise ConfigError(f"config must be a Config, a YAML path or a mapping, got {type(config).__name__}")

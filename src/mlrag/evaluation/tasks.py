@@ -1,0 +1,234 @@
+"""Task sets in ML-Bench's JSONL format: one row per task, keyed by ``(github_id, id)``.
+
+Design choices:
+
+* A row is a frozen ``TaskRow``; the fields keep ML-Bench's names so a row can be traced back to the dataset.
+* ``arguments`` is stored by ML-Bench as a Python dict literal *inside a string* (``"{'lr': '0'}"``). It is
+  parsed with ``ast.literal_eval``, which accepts only literals, never with ``eval``. Values are kept as
+  ``str(value)`` because ML-Bench's scorer compares ``str(value).lower()`` against the code (95 dev values are
+  ints, 8 floats).
+* ``id`` is not unique across repositories, so rows are keyed by ``(github_id, id)``; a duplicate key in one
+  file is an error, not a silent overwrite.
+* ``oracle`` is kept verbatim (95 rows store newlines as a literal ``\\n``); ``oracle_text`` gives the decoded
+  form. Metrics normalise again on their own.
+* ``repo_dir`` (the folder under the repositories directory) is an mlrag addition to the rows; task sets without
+  it get ``<owner>__<name>`` from the ``github`` URL.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from ..errors import MlragError
+
+log = logging.getLogger(__name__)
+
+#: ML-Bench's two answer types, mapped to mlrag's output types.
+OUTPUT_TYPES = {"Bash Script": "bash", "Python Code": "python"}
+_REQUIRED = ("github_id", "id", "instruction", "output", "type")
+
+
+class TaskSetError(MlragError, ValueError):
+    """A task-set file or one of its rows is malformed."""
+
+
+def parse_arguments(text: str | Mapping[str, Any] | None) -> dict[str, str]:
+    """Parse ML-Bench's ``arguments`` field into ``{name: str(value)}``.
+
+    Args:
+        text: the field as stored, a Python dict literal in a string (``"{'lr': '0', 'stacks': 5}"``), or
+            already a mapping; empty or None gives ``{}``.
+
+    Returns:
+        The arguments with every value converted by ``str`` (as ML-Bench's scorer does).
+
+    Raises:
+        TaskSetError: when the text is not a dict literal.
+
+    Example:
+        >>> parse_arguments("{'dataset': 'Citeseer', 'num-stacks': 5}")
+        {'dataset': 'Citeseer', 'num-stacks': '5'}
+    """
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return {}
+    if isinstance(text, Mapping):
+        value: Any = text
+    else:
+        try:
+            value = ast.literal_eval(text.strip())  # literals only: never eval untrusted rows
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise TaskSetError(f"arguments {text[:80]!r} is not a Python dict literal") from None
+    if not isinstance(value, Mapping):
+        raise TaskSetError(f"arguments must be a dict literal, got {type(value).__name__}: {str(text)[:80]!r}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def repo_dir_from_url(url: str) -> str:
+    """``https://github.com/dmlc/dgl`` -> ``dmlc__dgl`` (the folder name used under the repositories directory)."""
+    m = re.search(r"github\.com[/:]([^/\s]+)/([^/\s#?]+?)(?:\.git)?/?$", url.strip())
+    if not m:
+        raise TaskSetError(f"cannot derive a repository folder from github URL {url!r}; add a 'repo_dir' field")
+    return f"{m.group(1)}__{m.group(2)}"
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One ML-Bench task.
+
+    Attributes:
+        github_id: repository number (ML-Bench's ids are 1-15).
+        id: sample id, unique only together with ``github_id``.
+        instruction: the user request (the query for retrieval and generation).
+        output: the single gold answer.
+        type: ``"Bash Script"`` or ``"Python Code"``.
+        arguments: values that must appear in an answer, as strings.
+        arguments_raw: the field as stored.
+        path: folder where the code runs, relative to the repository root (``./`` or ``""`` for the root).
+        oracle: the README segment that answers the task, verbatim.
+        prefix_code: setup commands run before the answer (may be empty).
+        repo_dir: folder of the repository under the repositories directory.
+        github: repository URL.
+        repo_id: sample number within the repository.
+        commit: pinned commit, if given.
+    """
+
+    github_id: int
+    id: int
+    instruction: str
+    output: str
+    type: str
+    arguments: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    arguments_raw: str = ""
+    path: str = ""
+    oracle: str = ""
+    prefix_code: str = ""
+    repo_dir: str = ""
+    github: str = ""
+    repo_id: int | None = None
+    commit: str = ""
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """``(github_id, id)``, the row's identity."""
+        return (self.github_id, self.id)
+
+    @property
+    def key_str(self) -> str:
+        """``"github_id:id"``, the key as written in result files."""
+        return f"{self.github_id}:{self.id}"
+
+    @property
+    def output_type(self) -> str:
+        """``bash`` or ``python``."""
+        return OUTPUT_TYPES.get(self.type, "bash")
+
+    @property
+    def workdir(self) -> str:
+        """``path`` normalised: POSIX, no ``./`` prefix, no trailing slash; ``""`` is the repository root."""
+        p = self.path.strip().replace("\\", "/")
+        while p.startswith("./"):
+            p = p[2:]
+        p = p.strip("/")
+        return "" if p in ("", ".") else p
+
+    @property
+    def oracle_text(self) -> str:
+        """The oracle with literal ``\\n`` sequences turned into newlines."""
+        return self.oracle.replace("\\n", "\n")
+
+
+def row_from_dict(d: Mapping[str, Any], where: str = "row") -> TaskRow:
+    """Build a ``TaskRow`` from one decoded JSON object (``where`` names it in errors)."""
+    missing = [k for k in _REQUIRED if k not in d]
+    if missing:
+        raise TaskSetError(f"{where}: missing field(s) {', '.join(missing)}")
+    if d["type"] not in OUTPUT_TYPES:
+        raise TaskSetError(f"{where}: type {d['type']!r} is not one of {', '.join(OUTPUT_TYPES)}")
+    try:
+        github_id, row_id = int(d["github_id"]), int(d["id"])
+        repo_id = None if d.get("repo_id") is None else int(d["repo_id"])
+    except (TypeError, ValueError):
+        raise TaskSetError(f"{where}: github_id, id and repo_id must be integers") from None
+    raw = d.get("arguments") or ""
+    try:
+        arguments = parse_arguments(raw)
+    except TaskSetError as e:
+        raise TaskSetError(f"{where}: {e}") from None
+    repo_dir = str(d.get("repo_dir") or "")
+    if not repo_dir:
+        repo_dir = repo_dir_from_url(str(d.get("github") or ""))
+    return TaskRow(
+        github_id=github_id,
+        id=row_id,
+        instruction=str(d["instruction"]),
+        output=str(d["output"]),
+        type=str(d["type"]),
+        arguments=arguments,
+        arguments_raw=raw if isinstance(raw, str) else json.dumps(raw),
+        path=str(d.get("path") or ""),
+        oracle=str(d.get("oracle") or ""),
+        prefix_code=str(d.get("prefix_code") or ""),
+        repo_dir=repo_dir,
+        github=str(d.get("github") or ""),
+        repo_id=repo_id,
+        commit=str(d.get("commit") or ""),
+    )
+
+
+def load_tasks(
+    path: str | Path, *, limit: int | None = None, repos: Iterable[str] | None = None
+) -> list[TaskRow]:
+    """Read a task set in ML-Bench's JSONL format.
+
+    Args:
+        path: the JSONL file, one row per line (blank lines are ignored).
+        limit: keep only the first ``limit`` rows (after the ``repos`` filter).
+        repos: keep only rows whose ``repo_dir`` is in this collection.
+
+    Returns:
+        Rows in file order.
+
+    Raises:
+        TaskSetError: missing file, a line that is not JSON, a bad row, or a duplicate ``(github_id, id)``.
+
+    Example:
+        >>> rows = load_tasks("dev.jsonl", limit=5)  # doctest: +SKIP
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise TaskSetError(f"task set not found: {p}")
+    wanted = set(repos) if repos is not None else None
+    rows: list[TaskRow] = []
+    seen: dict[tuple[int, int], int] = {}
+    with p.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{p}:{lineno}"
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise TaskSetError(f"{where}: not valid JSON ({e.msg})") from None
+            if not isinstance(d, dict):
+                raise TaskSetError(f"{where}: expected a JSON object, got {type(d).__name__}")
+            row = row_from_dict(d, where)
+            if row.key in seen:
+                raise TaskSetError(
+                    f"{where}: duplicate key (github_id, id) = {row.key}, first on line {seen[row.key]}"
+                )
+            seen[row.key] = lineno
+            if wanted is not None and row.repo_dir not in wanted:
+                continue
+            rows.append(row)
+    if limit is not None:
+        if limit < 0:
+            raise TaskSetError(f"limit must be >= 0, got {limit}")
+        rows = rows[:limit]
+    log.debug("loaded %d rows from %s", len(rows), p)
+    return rows

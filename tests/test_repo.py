@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlrag.config import WalkConfig
+from mlrag.errors import RepoError
+from mlrag.repo import WalkReport, corpus_hash, resolve_repo, walk_repo
+
+
+def _write(root: Path, rel: str, data: bytes | str) -> None:
+    p = root / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(data if isinstance(data, bytes) else data.encode())
+
+
+def test_walk_skips_what_it_should(tmp_path: Path) -> None:
+    _write(tmp_path, "README.md", "# hi\n")
+    _write(tmp_path, "train.py", "print(1)\n")
+    _write(tmp_path, ".gitignore", "outputs/\n*.log\n")
+    _write(tmp_path, "outputs/x.txt", "ignored\n")
+    _write(tmp_path, "run.log", "ignored\n")
+    _write(tmp_path, "sub/.gitignore", "local.txt\n")
+    _write(tmp_path, "sub/local.txt", "ignored\n")
+    _write(tmp_path, "sub/kept.txt", "kept\n")
+    _write(tmp_path, "weights.bin", b"\x00\x01")
+    _write(tmp_path, "data.txt", b"abc\x00def")
+    _write(tmp_path, "latin1.txt", "caf\xe9".encode("latin-1"))
+    _write(tmp_path, "big.txt", "x" * 2000)
+    _write(tmp_path, "node_modules/a.js", "x\n")
+    _write(tmp_path, ".git/config", "x\n")
+    outside = tmp_path.parent / "outside.txt"
+    outside.write_text("secret\n")
+    (tmp_path / "link.txt").symlink_to(outside)
+    report = WalkReport()
+    files = walk_repo(tmp_path, WalkConfig(max_file_bytes=1000), report)
+    assert [f.path for f in files] == [".gitignore", "README.md", "sub/.gitignore", "sub/kept.txt", "train.py"]
+    assert report.skipped["latin1.txt"] == "not UTF-8"
+    assert report.skipped["data.txt"] == "binary"
+    assert report.skipped["link.txt"] == "symlink leaving the repository"
+    assert "over 1000 bytes" in report.skipped["big.txt"]
+
+
+def test_include_globs_and_corpus_hash(tmp_path: Path) -> None:
+    _write(tmp_path, "a.md", "a\n")
+    _write(tmp_path, "b.py", "b\n")
+    files = walk_repo(tmp_path, WalkConfig(include=("*.md",)))
+    assert [f.path for f in files] == ["a.md"]
+    h1 = corpus_hash(walk_repo(tmp_path))
+    _write(tmp_path, "b.py", "c\n")
+    assert corpus_hash(walk_repo(tmp_path)) != h1
+
+
+def test_resolve_errors(tmp_path: Path) -> None:
+    with pytest.raises(RepoError, match="does not exist"):
+        resolve_repo(tmp_path / "nope", tmp_path)
+    f = tmp_path / "f.txt"
+    f.write_text("x")
+    with pytest.raises(RepoError, match="is a file"):
+        resolve_repo(f, tmp_path)
+    with pytest.raises(RepoError, match="cannot clone"):
+        resolve_repo("https://127.0.0.1:9/nobody/nothing.git@abc123", tmp_path)
+    assert not list((tmp_path / "repos").glob("*")) if (tmp_path / "repos").exists() else True
