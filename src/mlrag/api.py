@@ -49,9 +49,19 @@ def _resolve(repo: RepoLike, cfg: Config) -> ResolvedRepo:
 
 
 def _token_counter(cfg: Config):  # type: ignore[no-untyped-def]
-    from .embedding import get_token_counter
+    """The embedder's token counter, from its tokenizer.json when there is one (no model load)."""
+    from .chunking import TokenCounter
 
-    return get_token_counter(cfg.embedding)
+    model = cfg.embedding.model
+    if model == "minilm":
+        return TokenCounter.minilm()
+    if (Path(model) / "tokenizer.json").is_file():
+        return TokenCounter(Path(model) / "tokenizer.json")
+    if model == "fake":
+        return TokenCounter()
+    from .embedding import get_embedder
+
+    return get_embedder(cfg.embedding).count_tokens
 
 
 def chunk_repo(repo: RepoLike, *, config: ConfigLike = None) -> list[Chunk]:
