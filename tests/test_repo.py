@@ -62,3 +62,18 @@ def test_resolve_errors(tmp_path: Path) -> None:
     with pytest.raises(RepoError, match="cannot clone"):
         resolve_repo("https://127.0.0.1:9/nobody/nothing.git@abc123", tmp_path)
     assert not list((tmp_path / "repos").glob("*")) if (tmp_path / "repos").exists() else True
+
+
+def test_data_lists_are_skipped_but_docs_are_not(tmp_path: Path) -> None:
+    _write(tmp_path, "synsets.txt", "".join(f"n{i:08d} goldfish, Carassius auratus\n" for i in range(400)))
+    _write(tmp_path, "urls.txt", "".join(f"https://example.org/shard-{i}.tar\n" for i in range(400)))
+    prose = "This tutorial explains how to train the model on your own data set.\n" * 100
+    _write(tmp_path, "docs/tutorial.txt", prose)
+    _write(tmp_path, "requirements.txt", "torch\n" * 1000)
+    _write(tmp_path, "small.txt", "1\n2\n3\n")
+    report = WalkReport()
+    paths = [f.path for f in walk_repo(tmp_path, WalkConfig(), report)]
+    assert paths == ["docs/tutorial.txt", "requirements.txt", "small.txt"]
+    assert report.skipped["synsets.txt"].startswith("data file")
+    assert [f.path for f in walk_repo(tmp_path, WalkConfig(skip_data_files=False))] == [
+        "docs/tutorial.txt", "requirements.txt", "small.txt", "synsets.txt", "urls.txt"]

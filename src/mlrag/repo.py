@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 _URL_RE = re.compile(r"^(https?://|git@|ssh://|git://|file://)")
 _CONFIG_SUFFIXES = {".yaml", ".yml", ".json", ".toml", ".cfg", ".ini"}
+_DATA_SUFFIXES = {".txt", ".csv", ".tsv", ".lst", ".list", ".dat"}
+_DATA_KEEP = re.compile(r"(?i)^(readme|license|licence|copying|notice|authors|contributing|changelog|requirements.*)(\.txt)?$")
+_PROSE_WORD = re.compile(r"^[(\"']?[A-Za-z][a-z'-]*[.,;:!?)\"']*$")
 #: Suffixes never worth reading as text (checked before opening the file).
 _BINARY_SUFFIXES = {
     ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".pdf", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".tar",
@@ -194,6 +197,10 @@ def walk_repo(root: Path, config: WalkConfig | None = None, report: WalkReport |
                 report.skipped[rel] = "not UTF-8"
                 log.info("skip %s: not UTF-8 text", rel)
                 continue
+            if config.skip_data_files and looks_like_data(rel, text):
+                report.skipped[rel] = "data file (few prose lines)"
+                log.debug("skip %s: data file", rel)
+                continue
             out.append(SourceFile(rel, text, hashlib.sha1(data).hexdigest()))
             report.read += 1
     out.sort(key=lambda s: s.path)
@@ -240,6 +247,27 @@ def _skip_reason(root, path, rel, config, exclude, include, gitignores) -> str |
     if b"\0" in head:
         return "binary"
     return None
+
+
+def looks_like_data(path: str, text: str, min_bytes: int = 4096) -> bool:
+    """True for a data list saved as text (ids, URLs, synsets, numbers) rather than documentation.
+
+    Only ``.txt``/``.csv``/``.tsv``-like files over ``min_bytes`` are judged (READMEs, licences and requirements
+    never are). ``.csv``/``.tsv`` are always data; otherwise a file is data when under 20% of its first 400
+    non-blank lines read as prose (six or more space-separated alphabetic words; a URL is one non-word). ML-Bench's repositories carry megabytes of
+    such lists (imagenet synsets, sequence ids), which would otherwise dominate the index and its build time.
+    """
+    name = path.rsplit("/", 1)[-1]
+    suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if suffix not in _DATA_SUFFIXES or _DATA_KEEP.match(name) or len(text) < min_bytes:
+        return False
+    if suffix in (".csv", ".tsv"):
+        return True
+    lines = [ln for ln in text.splitlines()[:2000] if ln.strip()][:400]
+    if not lines:
+        return False
+    prose = sum(1 for ln in lines if sum(1 for w in ln.split() if _PROSE_WORD.match(w)) >= 6)
+    return prose / len(lines) < 0.2
 
 
 def corpus_hash(files: list[SourceFile]) -> str:
