@@ -3,6 +3,7 @@
 Usage:
     python scripts/build_index.py examples/graphlab
     python scripts/build_index.py --list repos.txt [--config configs/my.yaml] [key.sub=value ...]
+    python scripts/build_index.py --list repos.txt --ray      # on a Ray cluster (ray.address) or a local one
 
 ``repos.txt`` holds one repository per line (a local folder or a git URL[@commit]); blank lines and lines
 starting with ``#`` are ignored. A repository that fails is reported and the others still build; the exit
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", type=Path, help="a file listing repositories, one per line")
     parser.add_argument("--config", help="YAML config")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--ray", action="store_true", help="build on Ray (ray.address in the config, or a local one)")
     args = parser.parse_args(argv)
     overrides = [r for r in args.repos if "=" in r and not Path(r).exists()]
     repos = [r for r in args.repos if r not in overrides]
@@ -43,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     if not repos:
         parser.error("name at least one repository, or --list FILE")
     cfg = load_config(args.config, overrides + (["progress=false"] if args.quiet else []))
+    if args.ray:
+        from mlrag.distributed.ray_index import build_indexes_ray
+
+        results = build_indexes_ray(repos, cfg, progress=cfg.progress)
+        for r in results:
+            print(f"ok   {r.repo} -> {r.path} ({r.stats.summary()})" if r.ok else f"FAIL {r.repo}: {r.error}")
+        return 0 if all(r.ok for r in results) else 1
     failed = 0
     for repo in repos:
         t = time.perf_counter()
@@ -52,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             failed += 1
             print(f"FAIL {repo}: {e}", file=sys.stderr)
             continue
-        stats = ", ".join(f"{k}={v}" for k, v in dict(index.stats).items())
-        print(f"ok   {repo} -> {index.path} ({stats}; {time.perf_counter() - t:.1f}s)")
+        print(f"ok   {repo} -> {index.path} ({index.stats.summary()}; {time.perf_counter() - t:.1f}s total)")
     return 1 if failed else 0
 
 

@@ -41,5 +41,5 @@ def test_index_is_reused_while_content_is_unchanged(example_repo: Path, no_netwo
     first = mlrag.build_index(example_repo)
     again = mlrag.build_index(example_repo)
     assert again.path == first.path
-    assert again.stats["embedded"] == 0
+    assert again.stats.embedded == 0
     assert [c.id for c in again.chunks] == [c.id for c in first.chunks]

@@ -14,8 +14,9 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from .config import Config, as_config
 from .errors import ConfigError, RepoError
@@ -49,19 +50,10 @@ def _resolve(repo: RepoLike, cfg: Config) -> ResolvedRepo:
 
 
 def _token_counter(cfg: Config):  # type: ignore[no-untyped-def]
-    """The embedder's token counter, from its tokenizer.json when there is one (no model load)."""
-    from .chunking import TokenCounter
+    """The chunker's token counter, the same one index builds use (so chunk_repo equals an index's chunks)."""
+    from .index import token_counter_for
 
-    model = cfg.embedding.model
-    if model == "minilm":
-        return TokenCounter.minilm()
-    if (Path(model) / "tokenizer.json").is_file():
-        return TokenCounter(Path(model) / "tokenizer.json")
-    if model == "fake":
-        return TokenCounter()
-    from .embedding import get_embedder
-
-    return get_embedder(cfg.embedding).count_tokens
+    return token_counter_for(cfg)
 
 
 def chunk_repo(repo: RepoLike, *, config: ConfigLike = None) -> list[Chunk]:

@@ -7,14 +7,16 @@ calls one library function. Library errors become one line on stderr and exit st
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
 from .config import Config, load_config
-from .errors import MlragError
+from .errors import ConfigError, MlragError
 
 log = logging.getLogger("mlrag")
 
@@ -35,9 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mlrag {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("index", help="build or update the index of a repository")
-    p.add_argument("repo", help="local folder or git URL[@commit]")
+    p = sub.add_parser("index", help="build or update the index of a repository (or of many, with --ray)")
+    p.add_argument("repo", help="local folder or git URL[@commit]; with --ray, a file listing repositories")
     p.add_argument("--out", help="index folder (default: under indexes/ or $MLRAG_INDEX_DIR)")
+    p.add_argument("--ray", action="store_true", help="REPO is a list file: index every repository on Ray")
     p.add_argument("overrides_pos", nargs="*", metavar="KEY=VALUE", help="config overrides")
     _common(p)
 
@@ -85,14 +88,30 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from .api import build_index
 
     cfg = _load(args)
+    if args.ray:
+        return _index_ray(args, cfg)
     index = build_index(args.repo, config=cfg, out=args.out)
-    stats = dict(index.stats)
     if args.json:
-        print(json.dumps({"path": str(index.path), **stats}, default=str))
+        print(json.dumps({"path": str(index.path), **dataclasses.asdict(index.stats)}))
     else:
         print(f"index: {index.path}")
-        print(", ".join(f"{k}={v}" for k, v in stats.items()))
+        print(index.stats.summary())
     return 0
+
+
+def _index_ray(args: argparse.Namespace, cfg: Config) -> int:
+    from .distributed.ray_index import build_indexes_ray, read_repo_list
+
+    if args.out:
+        raise ConfigError("--out names one index folder; with --ray set index_dir=FOLDER instead")
+    results = build_indexes_ray(read_repo_list(args.repo), cfg, progress=cfg.progress)
+    if args.json:
+        print(json.dumps([{"repo": r.repo, "path": str(r.path) if r.path else None, "error": r.error,
+                           **(dataclasses.asdict(r.stats) if r.stats else {})} for r in results]))
+    else:
+        for r in results:
+            print(f"ok   {r.repo} -> {r.path} ({r.stats.summary()})" if r.ok else f"FAIL {r.repo}: {r.error}")
+    return 0 if all(r.ok for r in results) else 1
 
 
 def _cmd_search(args: argparse.Namespace) -> int:

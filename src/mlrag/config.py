@@ -16,9 +16,10 @@ import dataclasses
 import os
 import types
 import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .errors import ConfigError
 
@@ -47,6 +48,7 @@ class WalkConfig:
     max_file_bytes: int = 1_000_000
     max_config_bytes: int = 20_000  # .yaml/.json/.toml/.cfg files larger than this are skipped
     respect_gitignore: bool = True
+    skip_data_files: bool = True  # skip .txt/.csv/.tsv files that hold data lists (ids, URLs, synsets), not prose
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,9 @@ class RetrievalConfig:
     context_unit: str = "parent"  # chunk | parent: a hit on a small unit returns its section
     budget_chars: int = 6000  # context budget for prompts (0 = unlimited)
     query_expansion: bool = True  # add likely script names and flags from the repository's vocabulary
+    readme_prior: float = 0.0  # RRF weight of an extra ranking restricted to the root README (0 = off)
+    parent_max_chars: int = 0  # context_unit=parent: use a parent only up to this size, else the unit (0 = any)
+    follow_links: bool = True  # a hit on an argument card brings the README/shell chunks that run the script
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,34 @@ class GenerationConfig:
     api_key_env: str = "OPENAI_API_KEY"  # openai: the environment variable holding the key (never the key itself)
     timeout_s: float = 60.0
     max_retries: int = 3
+    cache_dir: str = ""  # output cache folder; "" = $MLRAG_CACHE_DIR or ~/.cache/mlrag, then /generations
+    context_tokens: int = 1536  # prompt context budget (the generator's tokenizer when it has one, else ~4 chars)
+    device: str = "auto"  # transformers: auto | cpu | cuda | cuda:N
+    n_ctx: int = 4096  # llama-cpp: context window
+    threads: int = 0  # llama-cpp / torch CPU threads; 0 = the library's default
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    """Distributed indexing and evaluation on Ray (``mlrag index --ray``, ``mlrag eval --ray``); unused otherwise."""
+
+    address: str = ""  # "" = start a local Ray runtime; "auto" = the running local cluster; "ray://host:10001"
+    num_cpus: int = 0  # CPUs of a local runtime started by mlrag (0 = all); ignored when connecting to a cluster
+    workers: int = 2  # embedding actors (one per device) and evaluation workers
+    num_cpus_per_worker: float = 1.0
+    num_gpus_per_worker: float = 0.0  # e.g. 1 to give each embedding actor / local-model worker its own GPU
+    embed_batch_size: int = 256  # texts per Ray Data ``map_batches`` batch
+    eval_batch_size: int = 2  # (row, condition) pairs per evaluation task
+    endpoints: tuple[str, ...] = ()  # OpenAI-compatible base URLs for ``openai:<model>``, load-balanced
+    concurrency_per_endpoint: int = 4  # requests in flight per endpoint, across all workers
+
+    def __post_init__(self) -> None:
+        for name in ("workers", "embed_batch_size", "eval_batch_size", "concurrency_per_endpoint"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"ray.{name}: must be >= 1, got {getattr(self, name)!r}")
+        for name in ("num_cpus", "num_cpus_per_worker", "num_gpus_per_worker"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"ray.{name}: must be >= 0, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -131,6 +164,7 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
 
     def __post_init__(self) -> None:
         _validate(self)

@@ -31,13 +31,15 @@ class MissingDependencyError(MlragError, ImportError):
 
 
 def require(module: str, extra: str, feature: str | None = None):  # type: ignore[no-untyped-def]
-    """Import ``module`` or raise ``MissingDependencyError`` naming the ``mlrag[extra]`` that provides it."""
+    """Import ``module`` or raise ``MissingDependencyError`` naming the ``mlrag[extra]`` that provides it
+    (``extra="core"`` for mlrag's own requirements)."""
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError as e:
         what = feature or module
+        how = "pip install mlrag" if extra == "core" else f"pip install 'mlrag[{extra}]'"
         raise MissingDependencyError(
-            f"{what} needs the Python package {module!r} ({e}); install it with: pip install 'mlrag[{extra}]'"
+            f"{what} needs the Python package {module!r} ({e}); install it with: {how}"
         ) from None

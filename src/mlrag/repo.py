@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 _URL_RE = re.compile(r"^(https?://|git@|ssh://|git://|file://)")
 _CONFIG_SUFFIXES = {".yaml", ".yml", ".json", ".toml", ".cfg", ".ini"}
 _DATA_SUFFIXES = {".txt", ".csv", ".tsv", ".lst", ".list", ".dat"}
-_DATA_KEEP = re.compile(r"(?i)^(readme|license|licence|copying|notice|authors|contributing|changelog|requirements.*)(\.txt)?$")
+_DATA_KEEP = re.compile(
+    r"(?i)^(readme|license|licence|copying|notice|authors|contributing|changelog|requirements.*)(\.txt)?$"
+)
 _PROSE_WORD = re.compile(r"^[(\"']?[A-Za-z][a-z'-]*[.,;:!?)\"']*$")
 #: Suffixes never worth reading as text (checked before opening the file).
 _BINARY_SUFFIXES = {
@@ -254,8 +256,9 @@ def looks_like_data(path: str, text: str, min_bytes: int = 4096) -> bool:
 
     Only ``.txt``/``.csv``/``.tsv``-like files over ``min_bytes`` are judged (READMEs, licences and requirements
     never are). ``.csv``/``.tsv`` are always data; otherwise a file is data when under 20% of its first 400
-    non-blank lines read as prose (six or more space-separated alphabetic words; a URL is one non-word). ML-Bench's repositories carry megabytes of
-    such lists (imagenet synsets, sequence ids), which would otherwise dominate the index and its build time.
+    non-blank lines read as prose (six or more space-separated alphabetic words; a URL is one non-word).
+    ML-Bench's repositories carry megabytes of such lists (imagenet synsets, sequence ids), which would
+    otherwise dominate the index and its build time.
     """
     name = path.rsplit("/", 1)[-1]
     suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""

@@ -9,8 +9,9 @@ machines.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 #: Chunk kinds. Region-backed kinds hold an exact slice of a file; ``card`` chunks are derived.
 CHUNK_KINDS = (

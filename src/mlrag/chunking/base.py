@@ -9,16 +9,17 @@ Sizes come from a ``LineTokens`` table: each line is counted once and ranges are
 chunker never re-tokenizes text while it tries different cuts (exact for WordPiece, whose pre-tokenizer splits on
 the whitespace that ends every line).
 
-Search units are at most ``max_tokens``; a unit that is part of a larger region gets as parent the *outermost*
-enclosing region (heading section, class, function, file) of at most ``context_max_tokens`` — the largest unit
-that still fits a prompt. When even the innermost enclosing region is too large, consecutive units inside it
-are grouped into context windows instead.
+Search units are at most ``max_tokens``; a unit that is part of a larger region gets as parent the largest
+enclosing region of at most ``context_max_tokens`` — a heading section, class or function, or a run of
+neighbouring sibling sections when their common parent is too large (see ``assign_parents``) — so the prompt
+sees the whole section around a hit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from ..types import Chunk
 
@@ -163,38 +164,98 @@ def assign_parents(
 ) -> list[Span | None]:
     """The context region of each unit (``None`` when the unit is its own context).
 
-    ``nodes`` are nested regions (sections, classes, functions). A unit's parent is the outermost node that
-    contains it and has at most ``context_max`` tokens. When the unit lies in nodes that are all too large,
-    units sharing the innermost such node are grouped into consecutive windows of at most ``context_max``.
+    ``nodes`` are nested regions (sections, classes, functions). Going down from each outermost node: a node
+    that fits ``context_max`` is the context of the units inside it; a node that does not is cut into segments
+    (its own text before, between and after its child nodes, and each child; neighbours joined where a unit runs
+    across their border), consecutive segments are packed greedily into runs of at most ``context_max``, and
+    each run (from its first unit to its last) is the context of its units, so neighbouring small sections share
+    a context. A child too large alone is handled the same way one level down; other text too large alone gives
+    its units consecutive windows of at most ``context_max``. Units outside every node have no parent.
     """
-    parents: list[Span | None] = []
-    overflow: dict[tuple[int, int], list[int]] = {}
-    for i, u in enumerate(units):
-        containing = [n for n in nodes if n.start <= u.start and u.end <= n.end]
-        containing.sort(key=lambda n: (n.start - n.end, n.start))  # outermost first
-        chosen = next((n for n in containing if tok(n.start, n.end) <= context_max), None)
-        if chosen is None and containing:
-            inner = containing[-1]
-            overflow.setdefault((inner.start, inner.end), []).append(i)
-            parents.append(None)
-            continue
-        if chosen is not None and (chosen.start, chosen.end) == (u.start, u.end):
-            chosen = None
-        parents.append(chosen)
-    titles = {(n.start, n.end): n.title for n in nodes}
-    for key, members in overflow.items():
+    parents: list[Span | None] = [None] * len(units)
+    tree = _node_tree(nodes)
+    crossed = {p for u in units for p in range(u.start + 1, u.end)}  # lines a unit runs through
+
+    def inside(a: int, b: int, ids: Sequence[int]) -> list[int]:
+        return [i for i in ids if a <= units[i].start and units[i].end <= b]
+
+    def settle(span: Span, ids: Sequence[int]) -> None:
+        for i in ids:
+            u = units[i]
+            parents[i] = None if (u.start, u.end) == (span.start, span.end) else span
+
+    def place(node: Span, ids: list[int]) -> None:
+        if not ids:
+            return
+        if tok(node.start, node.end) <= context_max:
+            settle(node, ids)
+            return
+        # segments covering the node: its own text and its children, joined where a unit runs across a border
+        segments: list[tuple[int, int, Span | None]] = []
+        pos = node.start
+        for child in tree.get((node.start, node.end), []):
+            if pos < child.start:
+                segments.append((pos, child.start, None))
+            segments.append((child.start, child.end, child))
+            pos = child.end
+        if pos < node.end:
+            segments.append((pos, node.end, None))
+        joined: list[tuple[int, int, Span | None]] = []
+        for seg in segments:
+            if joined and seg[0] in crossed:
+                joined[-1] = (joined[-1][0], seg[1], None)
+            else:
+                joined.append(seg)
+        groups = [(n, m) for a, b, n in joined if (m := inside(a, b, ids))]
+        runs: list[list[tuple[Span | None, list[int]]]] = []
+        for g in groups:
+            if runs and tok(units[runs[-1][0][1][0]].start, units[g[1][-1]].end) <= context_max:
+                runs[-1].append(g)
+            else:
+                runs.append([g])
+        for run in runs:
+            members = [i for _, m in run for i in m]
+            span = Span(units[members[0]].start, units[members[-1]].end, "")
+            title = next((n.title for n, _ in run if n is not None and n.title), node.title)
+            if len(run) > 1 or tok(span.start, span.end) <= context_max:
+                settle(Span(span.start, span.end, title), members)
+            elif run[0][0] is not None:
+                place(run[0][0], members)
+            else:
+                windows(members, title)
+
+    def windows(ids: list[int], title: str) -> None:
         groups: list[list[int]] = []
-        for i in members:
+        for i in ids:
             if groups and tok(units[groups[-1][0]].start, units[i].end) <= context_max:
                 groups[-1].append(i)
             else:
                 groups.append([i])
         for g in groups:
             if len(g) > 1:
-                span = Span(units[g[0]].start, units[g[-1]].end, titles.get(key, units[g[0]].title))
-                for i in g:
-                    parents[i] = span
+                settle(Span(units[g[0]].start, units[g[-1]].end, title), g)
+
+    everyone = list(range(len(units)))
+    for top in tree.get(None, []):  # type: ignore[call-overload]
+        place(top, inside(top.start, top.end, everyone))
     return parents
+
+
+def _node_tree(nodes: Sequence[Span]) -> dict:  # type: ignore[type-arg]
+    """Children of each node keyed by ``(start, end)``; the outermost nodes under the key ``None``."""
+    tree: dict = {None: []}  # type: ignore[type-arg]
+    stack: list[Span] = []
+    seen: set[tuple[int, int]] = set()
+    for n in sorted(nodes, key=lambda n: (n.start, -n.end)):
+        if n.start >= n.end or (n.start, n.end) in seen:
+            continue
+        seen.add((n.start, n.end))
+        while stack and not (stack[-1].start <= n.start and n.end <= stack[-1].end):
+            stack.pop()
+        tree.setdefault((stack[-1].start, stack[-1].end) if stack else None, []).append(n)
+        tree.setdefault((n.start, n.end), [])
+        stack.append(n)
+    return tree
 
 
 def build_chunks(
@@ -259,9 +320,46 @@ def paragraphs(lines: Sequence[str], start: int, end: int) -> list[tuple[int, in
     return out
 
 
-def iter_nonblank(lines: Sequence[str], spans: Iterable[Span]) -> Iterable[int]:
-    """Indices of the non-blank lines covered by ``spans`` (a test helper for coverage invariants)."""
-    for s in spans:
-        for i in range(s.start, s.end):
-            if not is_blank(lines[i]):
-                yield i
+def check_invariants(
+    files: Mapping[str, str], chunks: ChunkSet, config: "ChunkingConfig", count_tokens: CountTokens
+) -> list[str]:
+    """Problems with a chunk set, as messages (empty when it is sound); the reference for tests.
+
+    Checks, for region-backed chunks (not derived, not notebooks): ``text`` is the exact slice of its file;
+    per file, search units come in file order without overlapping and cover every non-blank line; units fit
+    ``max_tokens`` unless a single line; each ``parent_id`` names a context that contains the unit and fits
+    ``context_max_tokens``.
+    """
+    problems: list[str] = []
+    contexts = {c.id: c for c in chunks.contexts}
+    per_file: dict[str, list[Chunk]] = {}
+    for c in (*chunks.units, *chunks.contexts):
+        if c.derived or c.kind == "notebook":
+            continue
+        lines = file_lines(files[c.path])
+        if c.text != "".join(lines[c.start_line - 1 : c.end_line]):
+            problems.append(f"{c.location}: text is not the file's slice")
+    for c in chunks.units:
+        if c.derived or c.kind == "notebook":
+            continue
+        per_file.setdefault(c.path, []).append(c)
+        if "\n" in c.text.rstrip("\n") and count_tokens(c.text) > config.max_tokens:
+            problems.append(f"{c.location}: {count_tokens(c.text)} tokens > max_tokens")
+        if c.parent_id is not None:
+            p = contexts.get(c.parent_id)
+            if p is None:
+                problems.append(f"{c.location}: parent {c.parent_id} is not a context")
+            elif not (p.path == c.path and p.start_line <= c.start_line and c.end_line <= p.end_line):
+                problems.append(f"{c.location}: parent {p.location} does not contain it")
+            elif count_tokens(p.text) > config.context_max_tokens:
+                problems.append(f"{p.location}: context over context_max_tokens")
+    for path, units in per_file.items():
+        for a, b in zip(units, units[1:]):
+            if b.start_line <= a.end_line:
+                problems.append(f"{b.location}: overlaps or precedes {a.location}")
+        covered = {i for u in units for i in range(u.start_line - 1, u.end_line)}
+        lines = file_lines(files[path])
+        missing = [i + 1 for i, line in enumerate(lines) if line.strip() and i not in covered]
+        if missing:
+            problems.append(f"{path}: non-blank lines in no unit: {missing[:10]}")
+    return problems

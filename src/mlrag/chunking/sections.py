@@ -4,7 +4,9 @@ A document arrives as ``Block`` records from a format's scanner: headings, code 
 (paragraphs, lists, tables, HTML), each a line range. From there every format is chunked the same way:
 
 1. *Leaf sections* run from one heading to the next (any level); their title is the heading path
-   (``Installation > From source``). Tiny neighbouring leaves merge up to ``merge_tokens``.
+   (``Installation > From source``). A tiny leaf merges into the one before it, up to ``merge_tokens``, when
+   it is a subsection of that leaf's heading (so merged units stay inside one heading section, which can then
+   be their context); a heading with no body of its own always joins its first subsection.
 2. Inside a section, blocks are glued into *atoms* that must not be cut: a heading to what follows it, prose
    that introduces a code block (it comes right before it, or ends with ``:``) to that block, and a short
    paragraph right after a code block (the sentence that explains it) to the block, unless it introduces the
@@ -16,8 +18,9 @@ A document arrives as ``Block`` records from a format's scanner: headings, code 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from .base import ChunkSet, LineTokens, Span, assign_parents, build_chunks, line_windows, pack, trim
 
@@ -100,6 +103,11 @@ def _section_units(
     return [Span(s, e, title) for s, e in pack(pieces, limit, tok)]
 
 
+def _level(blocks: Sequence[Block]) -> int:
+    """The heading level a leaf section starts with (0 for text before the first heading)."""
+    return blocks[0].level if blocks and blocks[0].type == "heading" else 0
+
+
 def sectioned_chunkset(
     path: str,
     lines: Sequence[str],
@@ -131,8 +139,13 @@ def sectioned_spans(
         leaves[-1][0].append(b)
     merged: list[tuple[list[Block], str]] = []
     for bl, t in leaves:
-        if merged and tok(merged[-1][0][0].start, bl[-1].end) <= config.merge_tokens:
+        size = tok(merged[-1][0][0].start, bl[-1].end) if merged else 0
+        bare = bool(merged) and all(b.type == "heading" for b in merged[-1][0])
+        inside = bool(merged) and _level(bl) > _level(merged[-1][0])  # never merge across a sibling heading
+        if inside and (size <= config.merge_tokens or bare):
             merged[-1][0].extend(bl)
+            if bare:  # a heading with no body of its own: the subsection's path names the unit better
+                merged[-1] = (merged[-1][0], t)
         else:
             merged.append((list(bl), t))
     units: list[Span] = []

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Callable, Iterable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -85,39 +86,52 @@ class BaseEmbedder:
         cache: "EmbeddingCache | None" = None,
         progress: bool = False,
         out: np.ndarray | None = None,
-        on_batch: Callable[[int], None] | None = None,
+        rows: list[int] | None = None,
     ) -> tuple[np.ndarray, int]:
-        """Embed many texts in batches, reusing ``cache`` hits; returns (vectors, number embedded).
+        """``embed_many(self, ...)``: batched, cached, streamed into ``out``."""
+        return embed_many(self, texts, cache=cache, progress=progress, out=out, rows=rows)
 
-        Texts go to ``_encode`` in groups of ``batch_size * 16`` (backends sort by length inside), so memory is
-        bounded by that group, not by the corpus; results are written into ``out`` (e.g. a memory-mapped
-        ``.npy``) when given.
-        """
-        n = len(texts)
-        vecs = out if out is not None else np.zeros((n, self.dim), dtype=np.float32)
-        todo = list(range(n))
-        if cache is not None and n:
-            found = cache.get_many(self.id, texts)
-            for i, v in found.items():
-                vecs[i] = v
-            todo = [i for i in range(n) if i not in found]
-        if not todo:
-            return vecs, 0
-        group = max(1, self.batch_size * 16)
-        bar = _progress(total=len(todo), enabled=progress, desc="embedding")
-        try:
-            for s in range(0, len(todo), group):
-                idx = todo[s : s + group]
-                part = self.embed_batch([texts[i] for i in idx])
-                vecs[idx] = part
-                if cache is not None:
-                    cache.put_many(self.id, [texts[i] for i in idx], part)
-                bar.update(len(idx))
-                if on_batch is not None:
-                    on_batch(len(idx))
-        finally:
-            bar.close()
-        return vecs, len(todo)
+
+def embed_many(
+    embedder: Embedder,
+    texts: list[str],
+    *,
+    cache: "EmbeddingCache | None" = None,
+    progress: bool = False,
+    out: np.ndarray | None = None,
+    rows: list[int] | None = None,
+    group: int | None = None,
+) -> tuple[np.ndarray, int]:
+    """Embed many texts in groups, reusing ``cache`` hits; returns (out, number actually embedded).
+
+    ``texts[i]`` goes to ``out[rows[i]]`` (``out[i]`` without ``rows``); ``out`` may be a memory-mapped ``.npy``,
+    so memory is bounded by one group (``batch_size * 16`` texts; backends sort by length inside a group), not
+    by the corpus. New vectors are written to ``cache``.
+    """
+    n = len(texts)
+    dest = rows if rows is not None else list(range(n))
+    vecs = out if out is not None else np.zeros((n, embedder.dim), dtype=np.float32)
+    todo = list(range(n))
+    if cache is not None and n:
+        found = cache.get_many(embedder.id, texts)
+        for i, v in found.items():
+            vecs[dest[i]] = v
+        todo = [i for i in range(n) if i not in found]
+    if not todo:
+        return vecs, 0
+    group = group or max(1, int(getattr(embedder, "batch_size", 64)) * 16)
+    bar = _progress(total=len(todo), enabled=progress, desc="embedding")
+    try:
+        for s in range(0, len(todo), group):
+            idx = todo[s : s + group]
+            part = embedder.embed_batch([texts[i] for i in idx])
+            vecs[[dest[i] for i in idx]] = part
+            if cache is not None:
+                cache.put_many(embedder.id, [texts[i] for i in idx], part)
+            bar.update(len(idx))
+    finally:
+        bar.close()
+    return vecs, len(todo)
 
 
 def _progress(total: int, enabled: bool, desc: str):  # type: ignore[no-untyped-def]
@@ -202,9 +216,3 @@ def _register_builtins() -> None:
     register_embedder("fake", fake)
     register_embedder("minilm", minilm)
     register_embedder("sentence-transformers", st)
-
-
-def iter_batches(items: list[str], size: int) -> Iterable[list[str]]:
-    """Consecutive slices of ``items`` of at most ``size``."""
-    for s in range(0, len(items), size):
-        yield items[s : s + size]

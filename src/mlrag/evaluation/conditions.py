@@ -26,9 +26,10 @@ Relative task-set paths are resolved against the current directory (run from the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..config import Config, read_yaml
 from ..errors import ConfigError
@@ -37,7 +38,7 @@ from ..errors import ConfigError
 CONTEXTS = ("none", "retrieval", "oracle", "readme")
 #: Conditions available without an ablation file.
 BUILTIN = ("none", "oracle", "readme")
-_FILE_KEYS = {"description", "tolerance", "task_sets", "conditions", "settings"}
+_FILE_KEYS = {"description", "tolerance", "task_sets", "conditions"}
 _COND_KEYS = {"name", "variant", "context", "k", "set", "description", "expected"}
 
 
@@ -171,7 +172,6 @@ class Ablation:
     task_sets: tuple[TaskSetSpec, ...]
     expectations: tuple[Expectation, ...]
     tolerance: float = 0.005
-    settings: Mapping[str, Any] | None = None
 
     def select(self, names: Sequence[str] | None) -> list[Condition]:
         """The conditions named in ``names`` (all when None), in file order; an unknown name lists the valid ones."""
@@ -189,7 +189,8 @@ class Ablation:
         for t in self.task_sets:
             if t.name == name:
                 return t
-        raise ConfigError(f"unknown task set {name!r} in {self.path}; known: {', '.join(t.name for t in self.task_sets)}")
+        known = ", ".join(t.name for t in self.task_sets)
+        raise ConfigError(f"unknown task set {name!r} in {self.path}; known: {known}")
 
 
 def _overrides(raw: Any, where: str) -> tuple[tuple[str, Any], ...]:
@@ -295,7 +296,6 @@ def load_ablation(path: str | Path) -> Ablation:
         task_sets=tuple(task_sets),
         expectations=tuple(expectations),
         tolerance=tolerance,
-        settings=dict(data.get("settings") or {}),
     )
 
 
@@ -310,7 +310,8 @@ class Verdict:
     def line(self) -> str:
         e = self.expectation
         got = "missing" if self.actual is None else f"{self.actual:.4f}"
-        return f"{'OK  ' if self.ok else 'FAIL'} {e.task_set} {e.condition} {e.metric}: expected {e.value:.4f}, got {got}"
+        status = "OK  " if self.ok else "FAIL"
+        return f"{status} {e.task_set} {e.condition} {e.metric}: expected {e.value:.4f}, got {got}"
 
 
 def check_expectations(

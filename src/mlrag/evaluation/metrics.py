@@ -31,7 +31,7 @@ import builtins
 import keyword
 import math
 import re
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..types import Check
 

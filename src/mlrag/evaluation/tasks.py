@@ -21,9 +21,10 @@ import ast
 import json
 import logging
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..errors import MlragError
 
@@ -182,14 +183,16 @@ def row_from_dict(d: Mapping[str, Any], where: str = "row") -> TaskRow:
 
 
 def load_tasks(
-    path: str | Path, *, limit: int | None = None, repos: Iterable[str] | None = None
+    path: str | Path, *, limit: int | None = None, repos: Iterable[str] | None = None, per_repo: int | None = None
 ) -> list[TaskRow]:
     """Read a task set in ML-Bench's JSONL format.
 
     Args:
         path: the JSONL file, one row per line (blank lines are ignored).
-        limit: keep only the first ``limit`` rows (after the ``repos`` filter).
+        limit: keep only the first ``limit`` rows (after the other filters).
         repos: keep only rows whose ``repo_dir`` is in this collection.
+        per_repo: keep only the first ``per_repo`` rows of each repository (a small subset that still covers
+            every repository).
 
     Returns:
         Rows in file order.
@@ -226,6 +229,16 @@ def load_tasks(
             if wanted is not None and row.repo_dir not in wanted:
                 continue
             rows.append(row)
+    if per_repo is not None:
+        if per_repo < 0:
+            raise TaskSetError(f"per_repo must be >= 0, got {per_repo}")
+        taken: dict[str, int] = {}
+        kept = []
+        for row in rows:
+            taken[row.repo_dir] = taken.get(row.repo_dir, 0) + 1
+            if taken[row.repo_dir] <= per_repo:
+                kept.append(row)
+        rows = kept
     if limit is not None:
         if limit < 0:
             raise TaskSetError(f"limit must be >= 0, got {limit}")

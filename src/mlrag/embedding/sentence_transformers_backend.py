@@ -1,0 +1,180 @@
+"""sentence-transformers models (hub name or local folder) as an mlrag ``Embedder``.
+
+Design choices:
+- The model's own modules run unchanged (``model.forward(features)``: transformer, pooling, normalise), so any
+  sentence-transformers model works and vectors equal ``SentenceTransformer.encode``'s; what mlrag replaces is
+  the feeding loop around it.
+- Texts are sorted by length (longest first) and cut into ``batch_size`` batches, so padding is minimal; results
+  are put back in input order.
+- Tokenisation runs in a background thread one to four batches ahead of the model (the Rust tokenizer and
+  torch's kernels both release the GIL), so the model never waits on the host. On CUDA the batches are pinned
+  and copied with ``non_blocking=True``; outputs stay on the GPU until the group ends (one device sync), and
+  the model runs in fp16 when ``embedding.fp16``. On CPU, ``embedding.threads`` sets torch's intra-op threads.
+- The id is ``<name>@<8 hex>`` where the hex digest covers the model's config files and weight sizes, so a
+  different checkpoint under the same name is a different embedder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import EmbeddingConfig
+from ..errors import BackendError, require
+from .base import BaseEmbedder
+
+log = logging.getLogger(__name__)
+
+_PREFETCH = 4  # tokenised batches kept ready ahead of the model
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; other values pass through."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def model_fingerprint(folder: Path) -> str:
+    """8 hex digits over a local model folder's small config files and its weight files' sizes."""
+    h = hashlib.sha1()
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file() or ".git" in p.parts:
+            continue
+        rel = p.relative_to(folder).as_posix()
+        h.update(rel.encode())
+        if p.suffix in (".json", ".txt") and p.stat().st_size < 2_000_000:
+            h.update(p.read_bytes())
+        else:
+            h.update(str(p.stat().st_size).encode())
+    return h.hexdigest()[:8]
+
+
+class SentenceTransformerEmbedder(BaseEmbedder):
+    """A sentence-transformers model with a length-sorted, prefetching batch loop.
+
+    Example:
+        >>> emb = SentenceTransformerEmbedder("/path/to/all-MiniLM-L6-v2", EmbeddingConfig())
+        >>> emb.embed_batch(["train ARMA on Citeseer"]).shape
+        (1, 384)
+    """
+
+    def __init__(self, model: str, config: EmbeddingConfig, *, name: str | None = None) -> None:
+        st = require("sentence_transformers", "core", "sentence-transformers embeddings")
+        import torch
+
+        self.device = resolve_device(config.device)
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise BackendError(f"embedding.device: {config.device!r} asked for CUDA but torch sees no GPU")
+        if config.threads > 0 and self.device == "cpu":
+            torch.set_num_threads(config.threads)
+        try:
+            self.model = st.SentenceTransformer(model, device=self.device)
+        except (OSError, ValueError) as e:
+            raise BackendError(f"embedding.model {model!r} could not be loaded: {e}") from None
+        self.fp16 = bool(config.fp16 and self.device.startswith("cuda"))
+        if self.fp16:
+            self.model.half()
+        self.model.eval()
+        self.batch_size = config.batch_size
+        self.max_tokens = int(self.model.max_seq_length or 512)
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        dim = get_dim()
+        if not dim:
+            raise BackendError(f"embedding.model {model!r} does not report an embedding dimension")
+        self.dim = int(dim)
+        folder = Path(model)
+        base = name or (folder.name if folder.is_dir() else model)
+        self.id = f"{base}@{model_fingerprint(folder) if folder.is_dir() else _hub_revision(model)}"
+        self._counter = _plain_tokenizer(self.model.tokenizer)
+        tj = folder / "tokenizer.json"
+        self.tokenizer_json: Path | None = tj if tj.is_file() else None  # lets chunkers count in batches
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` without truncation or special tokens (for chunk sizing)."""
+        if self._counter is not None:
+            return len(self._counter.encode(text, add_special_tokens=False).ids)
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        batches = [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+        pin = self.device.startswith("cuda")
+        q: queue.Queue[Any] = queue.Queue(maxsize=_PREFETCH)
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for b in batches:
+                    feats = self.model.preprocess([texts[i] for i in b])
+                    if pin:
+                        feats = {k: v.pin_memory() if torch.is_tensor(v) else v for k, v in feats.items()}
+                    while not stop.is_set():
+                        try:
+                            q.put(feats, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                q.put(None)
+            except BaseException as e:  # surfaced in the consumer
+                q.put(e)
+
+        worker = threading.Thread(target=produce, name="mlrag-tokenize", daemon=True)
+        worker.start()
+        outs: list[Any] = []
+        try:
+            with torch.inference_mode():
+                while True:
+                    item = q.get()
+                    if item is None:
+                        break
+                    if isinstance(item, BaseException):
+                        raise item
+                    feats = {
+                        k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in item.items()
+                    }
+                    outs.append(self.model.forward(feats)["sentence_embedding"])
+        finally:
+            stop.set()
+            worker.join()
+        flat = torch.cat(outs).float().cpu().numpy()
+        result = np.empty_like(flat)
+        result[np.asarray(order)] = flat
+        return result
+
+
+def _plain_tokenizer(tok: Any) -> Any:
+    """A copy of the Rust tokenizer with truncation and padding off, or None when the model has none."""
+    backend = getattr(tok, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    plain = Tokenizer.from_str(backend.to_str())
+    plain.no_truncation()
+    plain.no_padding()
+    return plain
+
+
+def _hub_revision(name: str) -> str:
+    """The cached snapshot's commit for a hub model (8 hex), or ``main`` when unknown."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        path = Path(snapshot_download(name, local_files_only=True))
+        return path.name[:8] if len(path.name) >= 8 else model_fingerprint(path)
+    except Exception:  # offline and not cached: the load above would already have failed
+        return os.environ.get("MLRAG_MODEL_REVISION", "main")

@@ -1,0 +1,88 @@
+"""``llama-cpp:<path.gguf>``: a local GGUF model through llama-cpp-python (fast on CPU).
+
+The model is loaded once per process (a module-level cache keyed by path, context size and threads); the chat
+template stored in the GGUF formats the messages (``create_chat_completion``). Greedy when
+``temperature == 0``; the seed is passed per call, so sampled runs are reproducible.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..config import GenerationConfig
+from ..errors import BackendError, require
+from .base import BaseGenerator, DecodeParams, Messages, Spec
+
+log = logging.getLogger(__name__)
+_LOADED: dict[tuple[str, int, int], Any] = {}
+_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Free the models before interpreter teardown (``Llama.__del__`` fails once its modules are gone)."""
+    with _LOCK:
+        for llama in _LOADED.values():
+            try:
+                llama.close()
+            except Exception:  # noqa: BLE001 - best effort at exit
+                pass
+        _LOADED.clear()
+
+
+def load_llama(path: str, n_ctx: int, threads: int) -> Any:
+    """A ``llama_cpp.Llama`` for ``path``, loaded once per process."""
+    key = (path, n_ctx, threads)
+    with _LOCK:
+        if key not in _LOADED:
+            llama_cpp = require("llama_cpp", "llamacpp", "the llama-cpp backend")
+            kwargs: dict[str, Any] = {"n_threads": threads} if threads else {}
+            try:
+                _LOADED[key] = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, verbose=False, **kwargs)
+            except (ValueError, RuntimeError) as e:
+                raise BackendError(f"llama-cpp cannot load {path}: {e}") from None
+        return _LOADED[key]
+
+
+class LlamaCppGenerator(BaseGenerator):
+    """A GGUF chat model run in-process by llama.cpp."""
+
+    def __init__(self, path: str, n_ctx: int = 4096, threads: int = 0) -> None:
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise BackendError(f"llama-cpp: no GGUF file at {path}")
+        self.path = str(file.resolve())
+        self.llama = load_llama(self.path, n_ctx, threads)  # 0: llama.cpp's default (half the cores)
+        self.id = f"llama-cpp:{file.name}"
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def complete(self, messages: Messages, params: DecodeParams) -> str:
+        try:
+            out = self.llama.create_chat_completion(
+                messages=messages,
+                max_tokens=params.max_new_tokens,
+                temperature=params.temperature,
+                top_p=params.top_p if not params.greedy else 1.0,
+                top_k=1 if params.greedy else 40,
+                seed=params.seed,
+                stop=list(params.stop) or None,
+            )
+        except ValueError as e:  # e.g. "Requested tokens (5000) exceed context window of 4096"
+            raise BackendError(f"llama-cpp: {e}; lower generation.context_tokens or raise generation.n_ctx") from None
+        return str(out["choices"][0]["message"]["content"] or "")
+
+
+def make_llamacpp(spec: Spec, config: GenerationConfig) -> LlamaCppGenerator:
+    if not spec.target:
+        raise BackendError("llama-cpp: give a GGUF path, e.g. llama-cpp:./SmolLM2-135M-Instruct.Q4_1.gguf")
+    return LlamaCppGenerator(
+        spec.target,
+        n_ctx=int(spec.option("n_ctx") or config.n_ctx),
+        threads=int(spec.option("threads") or config.threads),
+    )

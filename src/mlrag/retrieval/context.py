@@ -1,0 +1,134 @@
+"""From ranked units to prompt context: parent expansion, deduplication, merging and a character budget.
+
+Rules, applied in rank order:
+- ``context_unit="parent"``: a unit with a ``parent_id`` contributes its parent section, once; a later unit of
+  the same parent adds nothing (its text is already there). When the parent would overflow the remaining budget
+  but the unit alone fits, the unit is used instead, so one long section cannot crowd out every other hit; a
+  parent longer than ``parent_max_chars`` (when set) is never used.
+- Region-backed hits of the same file whose line ranges overlap or touch are merged into one hit at the better
+  rank (text rebuilt line by line from both slices); a range inside an earlier hit adds nothing.
+- ``budget_chars`` (0 = no limit) caps the summed ``Hit.text`` lengths: the hit that crosses it is cut at a line
+  boundary (when at least ``MIN_PIECE`` characters remain), and packing stops there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..types import Chunk, Hit
+
+MIN_PIECE = 200  # a cut hit shorter than this is left out rather than added as a stub
+
+
+@dataclass
+class _Slot:
+    """A hit being assembled (mutable while packing)."""
+
+    text: str
+    path: str
+    start: int
+    end: int
+    score: float
+    chunk: Chunk
+    derived: bool
+
+    def hit(self, repo: str) -> Hit:
+        return Hit(self.text, self.path, self.start, self.end, self.score, self.chunk, repo)
+
+
+def _lines(text: str, start: int) -> dict[int, str]:
+    parts = text.split("\n")
+    out = {start + i: p + "\n" for i, p in enumerate(parts[:-1])}
+    if parts[-1]:
+        out[start + len(parts) - 1] = parts[-1]
+    return out
+
+
+def merge_text(a: tuple[int, int, str], b: tuple[int, int, str]) -> tuple[int, int, str] | None:
+    """Union of two overlapping or touching line slices ``(start, end, text)``, or None when they cannot merge."""
+    (s1, e1, t1), (s2, e2, t2) = a, b
+    if s2 > e1 + 1 or s1 > e2 + 1:
+        return None
+    lines = _lines(t2, s2)
+    lines.update(_lines(t1, s1))
+    s, e = min(s1, s2), max(e1, e2)
+    if any(i not in lines for i in range(s, e + 1)):
+        return None
+    return s, e, "".join(lines[i] for i in range(s, e + 1))
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a line end when one exists."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    nl = head.rfind("\n")
+    return head[: nl + 1] if nl > 0 else head
+
+
+def pack(
+    ranked: Sequence[tuple[Chunk, float]],
+    contexts: Mapping[str, Chunk],
+    *,
+    k: int,
+    context_unit: str = "parent",
+    budget_chars: int = 0,
+    repo: str = "",
+    parent_max_chars: int = 0,
+) -> list[Hit]:
+    """Turn ranked units into at most ``k`` deduplicated hits within ``budget_chars``.
+
+    Example:
+        >>> hits = pack([(unit, 0.9)], {}, k=5, budget_chars=6000)
+    """
+    slots: list[_Slot] = []
+    seen_parents: set[str] = set()
+    total = 0
+    for unit, score in ranked:
+        if len(slots) >= k or (budget_chars and total >= budget_chars):
+            break
+        target = unit
+        parent = contexts.get(unit.parent_id) if context_unit == "parent" and unit.parent_id else None
+        if parent is not None and parent_max_chars and len(parent.text) > parent_max_chars:
+            parent = None
+        if parent is not None:
+            if parent.id in seen_parents:
+                continue
+            fits = not budget_chars or total + len(parent.text) <= budget_chars
+            if fits or len(unit.text) >= len(parent.text):
+                target = parent
+                seen_parents.add(parent.id)
+        new = _Slot(target.text, target.path, target.start_line, target.end_line, score, unit, target.derived)
+        merged = False
+        if not new.derived:
+            for s in slots:
+                if s.derived or s.path != new.path:
+                    continue
+                if s.start <= new.start and new.end <= s.end:
+                    merged = True  # already inside an earlier hit
+                    break
+                m = merge_text((s.start, s.end, s.text), (new.start, new.end, new.text))
+                if m is not None:
+                    grow = len(m[2]) - len(s.text)
+                    if budget_chars and total + grow > budget_chars:
+                        break  # the merged hit would not fit; treat as a separate (cut) hit below
+                    s.start, s.end, s.text = m
+                    total += grow
+                    merged = True
+                    break
+        if merged:
+            continue
+        if budget_chars and total + len(new.text) > budget_chars:
+            room = budget_chars - total
+            if room < MIN_PIECE:
+                break
+            new.text = _cut(new.text, room)
+            if not new.derived:
+                new.end = new.start + max(0, new.text.count("\n") - (1 if new.text.endswith("\n") else 0))
+            slots.append(new)
+            total += len(new.text)
+            break
+        slots.append(new)
+        total += len(new.text)
+    return [s.hit(repo) for s in slots]

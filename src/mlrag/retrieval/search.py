@@ -1,0 +1,227 @@
+"""The retrieval pipeline over one index's parts: filters -> dense / BM25 -> fusion -> rerank -> packing.
+
+``Searcher`` holds the units (row order), their lexical index, the vector store with its key -> row map and the
+row-aligned vector matrix; it knows nothing about files on disk (that is ``mlrag.index``). The query embedder is
+passed as a zero-argument callable so that BM25-only searches never load a model.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..config import RetrievalConfig
+from ..embedding.base import Embedder
+from ..errors import ConfigError
+from ..stores.base import VectorStore, chunk_key
+from ..types import Chunk, Hit
+from .context import pack
+from .dense import dense_search
+from .hybrid import Ranked, rrf, weighted
+from .lexical import LexicalIndex
+from .query import expand_query
+
+MODES = ("dense", "bm25", "hybrid")
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    """``fnmatch`` on the whole path (``*`` crosses ``/``), or a folder prefix (``examples/arma/``)."""
+    if pattern.endswith("/"):
+        return path.startswith(pattern)
+    return fnmatch.fnmatchcase(path, pattern) or path.startswith(pattern.rstrip("/") + "/")
+
+
+def _is_root_readme(path: str) -> bool:
+    return "/" not in path and path.lower().startswith("readme")
+
+
+def _mode_weights(mode: str, dense_weight: float) -> list[float]:
+    """Weighted fusion: the weights of the lists in the order ``rank`` builds them (bm25 first, then dense)."""
+    if mode == "hybrid":
+        return [1.0 - dense_weight, dense_weight]
+    return [1.0]
+
+
+def _ranked_after(ranked: Ranked, row: int, anchor: int) -> bool:
+    """True when ``row`` comes after ``anchor`` in ``ranked``."""
+    order = [r for r, _ in ranked]
+    return order.index(row) > order.index(anchor)
+
+
+class Searcher:
+    """Ranked retrieval over one set of units."""
+
+    def __init__(
+        self,
+        units: Sequence[Chunk],
+        contexts: Mapping[str, Chunk],
+        lexical: LexicalIndex,
+        store: VectorStore,
+        vectors: np.ndarray,
+        embedder: Callable[[], Embedder],
+        config: RetrievalConfig,
+        repo: str = "",
+    ) -> None:
+        self.units = units
+        self.contexts = contexts
+        self.lexical = lexical
+        self.store = store
+        self.vectors = vectors
+        self.config = config
+        self.repo = repo
+        self._embedder = embedder
+        self.key_to_row: dict[int, int] = {}
+        for row, u in enumerate(units):
+            self.key_to_row.setdefault(chunk_key(u.id), row)
+        self._paths = [u.path for u in units]
+        self._kinds = np.array([u.kind for u in units], dtype=object)
+        self._masks: dict[tuple[tuple[str, ...], tuple[str, ...]], np.ndarray] = {}
+        self._readme = np.array([_is_root_readme(p) for p in self._paths], dtype=bool)
+        self._vocab: set[str] | None = None
+        self._row_of: dict[str, int] | None = None
+        self._qvecs: dict[str, np.ndarray] = {}  # the same task is often searched under several settings
+
+    def mask(self, paths: Sequence[str] | None, kinds: Sequence[str] | None) -> np.ndarray | None:
+        """Boolean row filter for path globs and kinds, or None when there is no filter."""
+        if not paths and not kinds:
+            return None
+        key = (tuple(paths or ()), tuple(kinds or ()))
+        if key not in self._masks:
+            m = np.ones(len(self.units), dtype=bool)
+            if paths:
+                m &= np.array([any(glob_match(p, g) for g in paths) for p in self._paths], dtype=bool)
+            if kinds:
+                m &= np.isin(self._kinds, list(kinds))
+            if len(self._masks) > 64:
+                self._masks.clear()
+            self._masks[key] = m
+        return self._masks[key]
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding (the last 256 queries are kept)."""
+        if query not in self._qvecs:
+            if len(self._qvecs) >= 256:
+                self._qvecs.pop(next(iter(self._qvecs)))
+            self._qvecs[query] = self._embedder().embed_batch([query])[0]
+        return self._qvecs[query]
+
+    def rank(
+        self,
+        query: str,
+        n: int,
+        *,
+        mode: str | None = None,
+        paths: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+        qvec: np.ndarray | None = None,
+    ) -> Ranked:
+        """Top-``n`` unit rows for ``query`` with the fused score, best first."""
+        cfg = self.config
+        mode = mode or cfg.mode
+        if mode not in MODES:
+            raise ConfigError(f"retrieval mode {mode!r} is not one of {', '.join(MODES)}")
+        mask = self.mask(paths, kinds)
+        if mask is not None and not mask.any():
+            return []
+        lists: list[Ranked] = []
+        if mode in ("bm25", "hybrid"):
+            lexical_query = query
+            if cfg.query_expansion:
+                if self._vocab is None:
+                    self._vocab = self.lexical.vocabulary()
+                lexical_query = expand_query(query, self._vocab, stem=self.lexical.stem)
+            lists.append(self.lexical.search(lexical_query, n, mask))
+        if mode in ("dense", "hybrid"):
+            qv = qvec if qvec is not None else self.query_vector(query)
+            lists.append(
+                dense_search(qv, n, store=self.store, key_to_row=self.key_to_row, vectors=self.vectors, mask=mask)
+            )
+        weights = [1.0] * len(lists)
+        if cfg.readme_prior > 0 and self._readme.any():
+            # the root README is where most repositories explain how to run things: one more ranking, of its
+            # units only, fused with a (small) weight
+            rmask = self._readme if mask is None else self._readme & mask
+            if mode == "dense":
+                extra = dense_search(
+                    qv, n, store=self.store, key_to_row=self.key_to_row, vectors=self.vectors, mask=rmask
+                )
+            else:
+                extra = self.lexical.search(query, n, rmask)
+            lists.append(extra)
+            weights.append(cfg.readme_prior)
+        if len(lists) == 1:
+            fused = lists[0]
+        elif cfg.fusion == "weighted":
+            fused = weighted(lists, [*_mode_weights(mode, cfg.dense_weight), *weights[2 if mode == "hybrid" else 1 :]])
+        else:
+            fused = rrf(lists, k=cfg.rrf_k, weights=weights)
+        fused = fused[:n]
+        if cfg.reranker:
+            from .rerank import rerank
+
+            fused = rerank(query, [(row, self.units[row]) for row, _ in fused], cfg.reranker)
+        return fused
+
+    def follow_links(self, ranked: Ranked) -> Ranked:
+        """After each argument card, the units it links to (the README/shell lines that run its script).
+
+        A card says which flags exist; the linked README chunk says how the authors run it. They are placed right
+        after the card with the card's score, unless already ranked higher.
+        """
+        if not any(self.units[row].links for row, _ in ranked if self.units[row].kind == "card"):
+            return ranked
+        if self._row_of is None:
+            self._row_of = {u.id: row for row, u in enumerate(self.units)}
+        seen = {row for row, _ in ranked}
+        out: Ranked = []
+        placed: set[int] = set()
+        for row, score in ranked:
+            if row in placed:
+                continue
+            out.append((row, score))
+            placed.add(row)
+            unit = self.units[row]
+            if unit.kind != "card":
+                continue
+            for link in unit.links:
+                linked = self._row_of.get(link)
+                if linked is None or linked in placed:
+                    continue
+                if linked in seen and not _ranked_after(ranked, linked, row):
+                    continue
+                out.append((linked, score))
+                placed.add(linked)
+        return out
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        mode: str | None = None,
+        budget_chars: int | None = None,
+        context_unit: str | None = None,
+        paths: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> list[Hit]:
+        """Ranked, deduplicated, budget-packed hits (see ``retrieval.context.pack``)."""
+        cfg = self.config
+        n = max(cfg.candidates, k)
+        ranked = self.rank(query, n, mode=mode, paths=paths, kinds=kinds)
+        if cfg.follow_links and not kinds:
+            ranked = self.follow_links(ranked)
+        unit = context_unit or cfg.context_unit
+        if unit not in ("chunk", "parent"):
+            raise ConfigError(f"context_unit {unit!r} is not one of chunk, parent")
+        budget = cfg.budget_chars if budget_chars is None else budget_chars
+        return pack(
+            [(self.units[row], score) for row, score in ranked],
+            self.contexts,
+            k=k,
+            context_unit=unit,
+            budget_chars=budget,
+            repo=self.repo,
+            parent_max_chars=cfg.parent_max_chars,
+        )
