@@ -168,7 +168,8 @@ def test_ray_build_with_real_minilm_equals_single_process(ray_runtime: Any, tmp_
     repos = _repos(tmp_path)[:2]
     cfg = _cfg(tmp_path / "ray", "minilm").replace(["ray.embed_batch_size=16", "ray.workers=1"])
     results = build_indexes_ray(repos, cfg, progress=False)
-    assert all(r.ok and r.stats.embedded == r.stats.chunks for r in results)  # type: ignore[union-attr]
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert all(r.stats.embedded == r.stats.chunks for r in results), [r.stats for r in results]  # type: ignore[union-attr]
     monkeypatch.setenv("MLRAG_INDEX_DIR", str(tmp_path / "single"))
     ref_cfg = _cfg(tmp_path / "single", "minilm")
     for repo, res in zip(repos, results):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,26 @@ class EmbeddingCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(self.path), timeout=60.0, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        self._retry_locked(self._enable_wal)
+        self._retry_locked(lambda: self._db.execute(_SCHEMA))
         self._db.commit()
+
+    def _enable_wal(self) -> None:
+        if str(self._db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            self._db.execute("PRAGMA journal_mode=WAL")
+
+    @staticmethod
+    def _retry_locked(step: Callable[[], object], attempts: int = 60) -> None:
+        """Run ``step``, retrying while another process holds the file: switching the journal mode does not
+        wait on SQLite's busy timeout, so several builders opening a new cache at once can see 'locked'."""
+        for i in range(attempts):
+            try:
+                step()
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or i == attempts - 1:
+                    raise
+                time.sleep(min(0.05 * (i + 1), 1.0))
 
     def get_many(self, model: str, texts: Sequence[str]) -> dict[int, np.ndarray]:
         """Cached vectors for ``texts``: {position in texts: vector} for the texts found."""
