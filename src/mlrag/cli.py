@@ -150,16 +150,26 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def setup_logging(quiet: bool = False) -> None:
+    """Show mlrag's own log lines (INFO, or WARNING when quiet) as ``mlrag: ...``; other libraries stay at
+    their defaults (the root logger is left alone)."""
+    logger = logging.getLogger("mlrag")
+    if not any(getattr(h, "_mlrag", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("mlrag: %(message)s"))
+        handler._mlrag = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 1
-    logging.basicConfig(
-        level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
-        format="mlrag: %(message)s",
-    )
+    setup_logging(quiet=getattr(args, "quiet", False) or getattr(args, "no_progress", False))
     handlers = {"index": _cmd_index, "search": _cmd_search, "generate": _cmd_generate}
     try:
         if args.command == "eval":

@@ -193,7 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlrag")
     sub = parser.add_subparsers(dest="command", required=True)
     add_eval_parser(sub)
-    logging.basicConfig(level=logging.INFO, format="mlrag: %(message)s")
+    from ..cli import setup_logging
+
+    setup_logging()
     return run_eval_command(parser.parse_args(argv))
 
 
