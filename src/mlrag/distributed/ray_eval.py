@@ -26,18 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import ConfigError, MlragError, RepoError
+from ..errors import ConfigError, MlragError
 from ..evaluation.conditions import Condition
-from ..evaluation.runner import (
-    ROWS_FILE,
-    EvalOptions,
-    EvalRun,
-    _check_conditions,
-    _check_run_file,
-    _read_done,
-    evaluate_one,
-    write_run_files,
-)
+from ..evaluation.runner import EvalOptions, EvalRun, evaluate_one, prepare_run
 from ..evaluation.tasks import TaskRow
 from .runtime import connect, worker_env
 
@@ -116,26 +107,11 @@ def run_eval_ray(
     """
     cfg = config or Config()
     opts = options or EvalOptions()
-    out_dir, repos_dir = Path(out), Path(repos).resolve()
-    names = [c.name for c in conditions]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"duplicate condition names: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
-    missing = sorted({r.repo_dir for r in rows if not (repos_dir / r.repo_dir).is_dir()})
-    if missing:
-        raise RepoError(f"{len(missing)} repository folder(s) missing under {repos_dir}: {', '.join(missing[:5])}")
     if cfg.ray.endpoints and opts.llm and not opts.llm.startswith("openai:"):
         raise ConfigError(f"ray.endpoints serve OpenAI-compatible models: use --llm openai:<model>, got {opts.llm!r}")
-    identity = {"config": cfg.to_dict(), "llm": opts.llm, "samples": opts.samples, "execute": opts.execute}
-    _check_run_file(out_dir, identity)
-    write_run_files(out_dir, cfg, opts, conditions, extra or {})
-    rows_path = out_dir / ROWS_FILE
-    done = _read_done(rows_path)
-    _check_conditions(done.values(), conditions, rows_path)
-    cond_cfgs = {c.name: c.apply(cfg) for c in conditions}
-    order = {c.name: i for i, c in enumerate(conditions)}
-    todo = [(r, c) for r in rows for c in conditions if (r.key_str, c.name) not in done]
-    todo.sort(key=lambda rc: (rc[0].repo_dir, order[rc[1].name]))
-    result = EvalRun(out_dir, skipped=len(rows) * len(conditions) - len(todo))
+    plan = prepare_run(rows, conditions, Path(repos).resolve(), Path(out), cfg, opts, extra)
+    repos_dir, rows_path, done, cond_cfgs, todo, result = (
+        plan.repos_dir, plan.rows_path, plan.done, plan.cond_cfgs, plan.todo, plan.result)
     if todo:
         bs = cfg.ray.eval_batch_size
         batches = [[(r, c, cond_cfgs[c.name]) for r, c in todo[s : s + bs]] for s in range(0, len(todo), bs)]

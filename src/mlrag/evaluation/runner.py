@@ -247,6 +247,50 @@ def write_run_files(out: Path, config: Config, options: EvalOptions, conditions:
     (out / RUN_FILE).write_text(json.dumps(run, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+@dataclass
+class RunPlan:
+    """What a run still has to do: the pairs not yet in ``rows.jsonl`` and what is there already."""
+
+    repos_dir: Path
+    rows_path: Path
+    done: dict[tuple[str, str], dict[str, Any]]
+    cond_cfgs: dict[str, Config]
+    todo: list[tuple[TaskRow, Condition]]
+    result: EvalRun
+
+
+def prepare_run(
+    rows: Sequence[TaskRow], conditions: Sequence[Condition], repos_dir: Path, out_dir: Path, cfg: Config,
+    opts: EvalOptions, extra: Mapping[str, Any] | None,
+) -> RunPlan:
+    """Validate a run, write its ``run.json``/``config.yaml``, read what is done, and list the pairs to compute
+    (grouped by repository so each index is opened once). Shared by ``run_eval`` and the Ray runner."""
+    names = [c.name for c in conditions]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"duplicate condition names: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+    missing = sorted({r.repo_dir for r in rows if not (repos_dir / r.repo_dir).is_dir()})
+    if missing:
+        raise RepoError(
+            f"{len(missing)} repository folder(s) missing under {repos_dir}: {', '.join(missing[:5])}"
+            " (fetch them with scripts/fetch_mlbench_repos.py, or point --repos at the right folder)"
+        )
+    if opts.llm and opts.samples > 1 and cfg.generation.temperature == 0:
+        log.warning("--samples %d with generation.temperature=0: greedy samples are identical except where the "
+                    "seed matters; set generation.temperature > 0 for Pass@k", opts.samples)
+    identity = {"config": cfg.to_dict(), "llm": opts.llm, "samples": opts.samples, "execute": opts.execute}
+    _check_run_file(out_dir, identity)
+    write_run_files(out_dir, cfg, opts, conditions, extra or {})
+    rows_path = out_dir / ROWS_FILE
+    done = _read_done(rows_path)
+    _check_conditions(done.values(), conditions, rows_path)
+    cond_cfgs = {c.name: c.apply(cfg) for c in conditions}
+    order = {c.name: i for i, c in enumerate(conditions)}
+    todo = [(r, c) for r in rows for c in conditions if (r.key_str, c.name) not in done]
+    todo.sort(key=lambda rc: (rc[0].repo_dir, order[rc[1].name]))  # stable: rows keep their order
+    result = EvalRun(out_dir, skipped=len(rows) * len(conditions) - len(todo))
+    return RunPlan(repos_dir, rows_path, done, cond_cfgs, todo, result)
+
+
 def run_eval(
     rows: Sequence[TaskRow],
     conditions: Sequence[Condition],
@@ -294,30 +338,9 @@ def run_eval(
         pipeline = Pipeline()
     retrieve = retrieve_fn or pipeline.retrieve
     generate = generate_fn or pipeline.generate
-    out_dir, repos_dir = Path(out), Path(repos)
-    names = [c.name for c in conditions]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"duplicate condition names: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
-    missing = sorted({r.repo_dir for r in rows if not (repos_dir / r.repo_dir).is_dir()})
-    if missing:
-        raise RepoError(
-            f"{len(missing)} repository folder(s) missing under {repos_dir}: {', '.join(missing[:5])}"
-            " (fetch them with scripts/fetch_mlbench_repos.py, or point --repos at the right folder)"
-        )
-    if opts.llm and opts.samples > 1 and cfg.generation.temperature == 0:
-        log.warning("--samples %d with generation.temperature=0: greedy samples are identical except where the "
-                    "seed matters; set generation.temperature > 0 for Pass@k", opts.samples)
-    identity = {"config": cfg.to_dict(), "llm": opts.llm, "samples": opts.samples, "execute": opts.execute}
-    _check_run_file(out_dir, identity)
-    write_run_files(out_dir, cfg, opts, conditions, extra or {})
-    rows_path = out_dir / ROWS_FILE
-    done = _read_done(rows_path)
-    _check_conditions(done.values(), conditions, rows_path)
-    cond_cfgs = {c.name: c.apply(cfg) for c in conditions}
-    order = {c.name: i for i, c in enumerate(conditions)}
-    todo = [(r, c) for r in rows for c in conditions if (r.key_str, c.name) not in done]
-    todo.sort(key=lambda rc: (rc[0].repo_dir, order[rc[1].name]))  # stable: rows keep their order
-    result = EvalRun(out_dir, skipped=len(rows) * len(conditions) - len(todo))
+    plan = prepare_run(rows, conditions, Path(repos), Path(out), cfg, opts, extra)
+    repos_dir, rows_path, done, cond_cfgs, todo, result = (
+        plan.repos_dir, plan.rows_path, plan.done, plan.cond_cfgs, plan.todo, plan.result)
     if result.skipped:
         log.info("resuming: %d of %d (row, condition) pairs already in %s", result.skipped,
                  len(rows) * len(conditions), rows_path)
