@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
         results = build_indexes_ray(repos, cfg, progress=cfg.progress)
         for r in results:
-            print(f"ok   {r.repo} -> {r.path} ({r.stats.summary()})" if r.ok else f"FAIL {r.repo}: {r.error}")
+            print(r.line())
         return 0 if all(r.ok for r in results) else 1
     failed = 0
     for repo in repos:

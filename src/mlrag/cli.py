@@ -111,7 +111,7 @@ def _index_ray(args: argparse.Namespace, cfg: Config) -> int:
                            **(dataclasses.asdict(r.stats) if r.stats else {})} for r in results]))
     else:
         for r in results:
-            print(f"ok   {r.repo} -> {r.path} ({r.stats.summary()})" if r.ok else f"FAIL {r.repo}: {r.error}")
+            print(r.line())
     return 0 if all(r.ok for r in results) else 1
 
 

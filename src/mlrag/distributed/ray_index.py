@@ -51,6 +51,12 @@ class RepoResult:
     def ok(self) -> bool:
         return self.error is None
 
+    def line(self) -> str:
+        """One line for a person: ``ok   REPO -> PATH (stats)`` or ``FAIL REPO: error``."""
+        if self.stats is None or self.error is not None:
+            return f"FAIL {self.repo}: {self.error}"
+        return f"ok   {self.repo} -> {self.path} ({self.stats.summary()})"
+
 
 @dataclass
 class _Scan:
