@@ -56,3 +56,13 @@ def test_index_search_generate(capsys: pytest.CaptureFixture[str], example_repo:
     )
     assert code == 0
     assert "context:" in out and ":" in out.split("context:")[1]
+
+
+@pytest.mark.parametrize("task, k", [("", 5), ("   ", 5), ("train", -1), ("train", 2.5)])
+def test_api_rejects_bad_task_or_k(example_repo: Path, task: str, k: object) -> None:
+    import mlrag
+    from mlrag.errors import ConfigError
+
+    for fn in (mlrag.retrieve, mlrag.generate):
+        with pytest.raises(ConfigError):
+            fn(task, example_repo, k=k, llm="echo") if fn is mlrag.generate else fn(task, example_repo, k=k)

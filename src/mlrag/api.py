@@ -56,6 +56,13 @@ def _token_counter(cfg: Config):  # type: ignore[no-untyped-def]
     return token_counter_for(cfg)
 
 
+def _check_task(task: object, k: object) -> None:
+    if not isinstance(task, str) or not task.strip():
+        raise ConfigError("task must be a non-empty string")
+    if not isinstance(k, int) or isinstance(k, bool) or k < 0:
+        raise ConfigError(f"k must be a non-negative integer, got {k!r}")
+
+
 def chunk_repo(repo: RepoLike, *, config: ConfigLike = None) -> list[Chunk]:
     """Split a repository into search units (sections, functions, argument cards), in path and file order.
 
@@ -118,10 +125,7 @@ def retrieve(task: str, repo: RepoLike, k: int = 5, **options: Any) -> list[Hit]
         >>> for hit in mlrag.retrieve("train ARMA on citeseer", "examples/graphlab", k=3):  # doctest: +SKIP
         ...     print(hit.location, round(hit.score, 3))
     """
-    if not isinstance(task, str) or not task.strip():
-        raise ConfigError("task must be a non-empty string")
-    if not isinstance(k, int) or k < 0:
-        raise ConfigError(f"k must be a non-negative integer, got {k!r}")
+    _check_task(task, k)
     cfg = _config(options.pop("config", None), options)
     search = {key: options.pop(key) for key in _SEARCH_OPTIONS if key in options}
     if options:
@@ -146,8 +150,7 @@ def generate(task: str, repo: RepoLike, k: int = 5, llm: "str | Generator | None
     """
     from .generation import draft_query, get_generator, run_generation
 
-    if not isinstance(task, str) or not task.strip():
-        raise ConfigError("task must be a non-empty string")
+    _check_task(task, k)
     cfg = _config(options.pop("config", None), options)
     strategy = options.pop("strategy", None)
     if strategy is not None:
