@@ -7,7 +7,6 @@ Greedy decoding, a few tokens, separate output caches for the two runs (so neith
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,20 +45,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[tuple[str
     """Two llama_cpp.server processes with the packaged GGUF on free local ports: [(base URL, log file)]."""
     with llama_servers(2, tmp_path_factory.mktemp("llama-servers"), threads=1) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def ray_runtime() -> Iterator[Any]:
-    old = os.environ.get("RAY_USAGE_STATS_ENABLED")
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT / "src"), "RAY_USAGE_STATS_ENABLED": "0"}})
-    yield ray
-    ray.shutdown()
-    if old is None:
-        os.environ.pop("RAY_USAGE_STATS_ENABLED", None)
-    else:
-        os.environ["RAY_USAGE_STATS_ENABLED"] = old
 
 
 def _tasks(tmp: Path) -> tuple[Path, Path]:

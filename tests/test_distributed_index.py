@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +22,6 @@ ray = pytest.importorskip("ray")
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = ["train ARMA on citeseer with 5 stacks", "learning rate flag", "install the package", "parse arguments"]
-
-
-@pytest.fixture(scope="module")
-def ray_runtime() -> Iterator[Any]:
-    old = os.environ.get("RAY_USAGE_STATS_ENABLED")
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT / "src"), "RAY_USAGE_STATS_ENABLED": "0"}})
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the failure hook below runs in workers
-    yield ray
-    ray.shutdown()
-    if old is None:
-        os.environ.pop("RAY_USAGE_STATS_ENABLED", None)
-    else:
-        os.environ["RAY_USAGE_STATS_ENABLED"] = old
 
 
 def _repos(tmp: Path) -> list[str]:
