@@ -231,7 +231,7 @@ def test_cards_link_readme_and_shell_chunks() -> None:
         ("examples/arma/citation.py", ARGPARSE),
         ("examples/arma/helper.py", "def f():\n    return 1\n"),
     ]
-    cs = chunk_files(files, ChunkingConfig())
+    cs = chunk_files(files, ChunkingConfig(max_tokens=512))  # the card fits one unit (see test_long_card_...)
     cards = [c for c in cs.units if c.kind == "card"]
     assert len(cards) == 1 and cs.units[-1] is cards[0]
     card = cards[0]
@@ -262,3 +262,63 @@ def test_workdir_is_root_for_repo_relative_invocations() -> None:
     card = chunk_files(files, ChunkingConfig()).units[-1]
     assert card.meta["workdir"] == "" and card.meta["run"] == "python tools/train.py"
     assert card.text.splitlines()[1] == "Run: python tools/train.py [options]"
+
+
+def _many_options(n: int) -> str:
+    adds = "".join(
+        f"parser.add_argument('--opt-{i}', type=int, default={i}, help='Option {i} sets the number of things.')\n"
+        for i in range(n)
+    )
+    sub = "".join(f"fit.add_argument('--fit-{i}', type=float, default=0.{i})\n" for i in range(8))
+    return (
+        "import argparse\nparser = argparse.ArgumentParser()\n" + adds
+        + "subs = parser.add_subparsers()\nfit = subs.add_parser('fit')\n" + sub + "parser.parse_args()\n"
+    )  # fmt: skip
+
+
+def test_long_card_splits_into_pieces_under_its_full_card() -> None:
+    from mlrag.chunking.invariants import check_invariants
+    from mlrag.chunking.tokens import approx_tokens
+    from mlrag.generation.grounding import ground
+
+    files = [("README.md", "# Train\n```bash\npython train.py --opt-1 3\n```\n"), ("train.py", _many_options(60))]
+    for cfg in (ChunkingConfig(), ChunkingConfig(max_tokens=100, context_max_tokens=200)):
+        cs = chunk_files(files, cfg)
+        assert check_invariants(dict(files), cs, cfg, approx_tokens) == []
+        pieces = [c for c in cs.units if c.kind == "card"]
+        (full,) = [c for c in cs.contexts if c.kind == "card"]
+        assert full.derived and full.meta["level"] == 1 and len(pieces) >= 3
+        readme = cs.units[0]
+        assert readme.links == (full.id,) and full.links == (readme.id,)
+        n = len(pieces)
+        for i, p in enumerate(pieces, 1):
+            assert p.derived and p.parent_id == full.id and p.links == full.links
+            assert approx_tokens(p.text) <= cfg.max_tokens
+            assert p.meta["part"] == [i, n] and p.meta["options"] == full.meta["options"]
+            assert p.meta["script"] == "train.py" and p.meta["run"] == "python train.py"
+            head = p.text.splitlines()[:2]
+            assert head == [
+                f"Command-line interface of train.py (argparse), part {i} of {n}",
+                "Run: python train.py [options]",
+            ]
+        # every line of the full card below its header is in exactly one piece, in order
+        body = full.text.splitlines()[2:]
+        sub = "Subcommand fit: python train.py fit [options]"
+        seen = [line for p in pieces for line in p.text.splitlines()[2:]]
+        assert [x for x in seen if x != sub] == [x for x in body if x != sub]
+        opt_lines = [x for x in seen if x.lstrip().startswith("--")]
+        assert len(opt_lines) == len(set(opt_lines)) == 68
+        # a piece that starts inside the subcommand repeats its line first
+        for p in pieces:
+            rest = p.text.splitlines()[2:]
+            if rest[0].startswith("    --fit-"):
+                raise AssertionError("subcommand options without their subcommand line")
+        # grounding reads the options from any piece
+        ok = ground("python train.py --opt-59 2", "bash", pieces, {"train.py", "README.md"})
+        assert all(c.ok for c in ok)
+        bad = ground("python train.py --opt-99 2", "bash", pieces, {"train.py", "README.md"})
+        assert any(c.name == "flag-exists" and not c.ok for c in bad)
+    # a card that fits stays one unit and adds no context
+    small = chunk_files([("train.py", _many_options(2))], ChunkingConfig())
+    assert [c.kind for c in small.units][-1] == "card" and small.units[-1].parent_id is None
+    assert not [c for c in small.contexts if c.kind == "card"]

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlrag.chunking import ChunkSet, TokenCounter, approx_tokens, chunk_files, chunk_text, embed_text, file_kind
-from mlrag.chunking.base import check_invariants
+from mlrag.chunking.invariants import check_invariants
 from mlrag.config import ChunkingConfig
 from mlrag.types import Chunk
 
@@ -118,13 +118,14 @@ def test_shell_and_config_windows() -> None:
 
 def test_text_over_long_single_line() -> None:
     text = "word " * 500 + "\nshort\n"
-    cs = chunk_text("data.txt", text, ChunkingConfig(max_tokens=20, context_max_tokens=40), words_count)
-    assert [u.start_line for u in cs.units] == [1, 2]
-    assert all(u.parent_id is None for u in cs.units) and cs.contexts == ()
-    assert (
-        check_invariants({"data.txt": text}, cs, ChunkingConfig(max_tokens=20, context_max_tokens=40), words_count)
-        == []
-    )
+    for section in (0, 600):
+        cfg = ChunkingConfig(max_tokens=20, context_max_tokens=40, section_max_tokens=section)
+        cs = chunk_text("data.txt", text, cfg, words_count)
+        assert [u.start_line for u in cs.units] == [1, 2]
+        assert all(u.parent_id is None for u in cs.units)
+        # no level-1 context fits; the whole file is the level-2 context once that level is on
+        assert [(c.meta["level"], c.start_line, c.end_line) for c in cs.contexts] == ([(2, 1, 2)] if section else [])
+        assert check_invariants({"data.txt": text}, cs, cfg, words_count) == []
 
 
 def test_ids_are_stable_and_depend_on_content() -> None:

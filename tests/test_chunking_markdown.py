@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlrag.chunking import chunk_text, file_lines
-from mlrag.chunking.base import check_invariants
+from mlrag.chunking.invariants import check_invariants
 from mlrag.chunking.markdown import scan_markdown
 from mlrag.chunking.rst import scan_rst
 from mlrag.chunking.tokens import approx_tokens
@@ -163,8 +163,10 @@ def markdown_docs(draw: st.DrawFn) -> str:
 @st.composite
 def configs(draw: st.DrawFn) -> ChunkingConfig:
     m = draw(st.integers(4, 60))
+    ctx = draw(st.integers(m, 4 * m))
+    section = draw(st.sampled_from([0, ctx, 2 * ctx, 3072]))  # off, equal, the usual ratio, the default
     return ChunkingConfig(
-        max_tokens=m, context_max_tokens=draw(st.integers(m, 4 * m)), merge_tokens=draw(st.integers(0, m))
+        max_tokens=m, context_max_tokens=ctx, section_max_tokens=section, merge_tokens=draw(st.integers(0, m))
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlrag.chunking import TokenCounter, chunk_files
-from mlrag.chunking.base import check_invariants
+from mlrag.chunking.invariants import check_invariants
 from mlrag.config import ChunkingConfig
 
 REPOS = ("dmlc__dgl", "eriklindernoren__PyTorch-GAN", "salesforce__LAVIS")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlrag.chunking import chunk_text
-from mlrag.chunking.base import check_invariants
+from mlrag.chunking.invariants import check_invariants
 from mlrag.chunking.tokens import approx_tokens
 from mlrag.config import ChunkingConfig
 
@@ -153,9 +153,12 @@ def python_modules(draw: st.DrawFn) -> str:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(python_modules(), st.integers(6, 80), st.integers(1, 4), st.integers(0, 40))
-def test_python_invariants(text: str, max_tokens: int, ctx_factor: int, merge: int) -> None:
-    cfg = ChunkingConfig(max_tokens=max_tokens, context_max_tokens=max_tokens * ctx_factor, merge_tokens=merge)
+@given(python_modules(), st.integers(6, 80), st.integers(1, 4), st.integers(0, 40), st.sampled_from([0, 1, 3]))
+def test_python_invariants(text: str, max_tokens: int, ctx_factor: int, merge: int, section_factor: int) -> None:
+    ctx = max_tokens * ctx_factor
+    cfg = ChunkingConfig(
+        max_tokens=max_tokens, context_max_tokens=ctx, section_max_tokens=ctx * section_factor, merge_tokens=merge
+    )
     for count in (words_count, approx_tokens):
         cs = chunk_text("m.py", text, cfg, count)
         assert check_invariants({"m.py": text}, cs, cfg, count) == []

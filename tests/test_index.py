@@ -221,3 +221,23 @@ def test_empty_repository_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(RepoError, match="no readable text files"):
         _open(tmp_path / "empty", _cfg(tmp_path), tmp_path)
+
+
+def test_cards_are_whole_even_when_split_for_search(tmp_path: Path) -> None:
+    opts = "".join(
+        f'p.add_argument("--option-{i}", type=int, default={i}, help="option number {i}")\n' for i in range(60)
+    )
+    root = tmp_path / "wide"
+    _write(
+        root,
+        {
+            "README.md": "# Wide\n\nRun `python wide.py`.\n",
+            "wide.py": f"import argparse\np = argparse.ArgumentParser()\n{opts}p.parse_args()\n",
+        },
+    )
+    idx = Index.open(root, _cfg(tmp_path), name="wide", out=tmp_path / "indexes" / "wide", progress=False)
+    pieces = [u for u in idx.chunks if u.kind == "card"]
+    assert len(pieces) > 1 and all(u.parent_id for u in pieces)  # split for the embedder's window
+    (card,) = idx.cards
+    assert card.meta["script"] == "wide.py" and len(card.meta["options"]) == 60
+    assert all(f"--option-{i}" in card.text for i in range(60))

@@ -197,3 +197,27 @@ def test_query_expansion_adds_only_code_forms_the_repo_has() -> None:
     q = "train with a learning rate of 0.1 and batch size 8"
     assert expand_query(q, vocab, stem=False) == q + " lr batch_size"
     assert expand_query("train the model", vocab) == "train the model"
+
+
+def test_pack_joins_hits_of_one_section_with_the_lines_between() -> None:
+    section = _slice(1, 40, meta={"level": 2})
+    a = _slice(2, 3, meta={"section_id": section.id})
+    b = _slice(10, 12, meta={"section_id": section.id})
+    other = _slice(30, 31)  # no section: never joined across a gap
+    hits = pack([(b, 0.9), (a, 0.8), (other, 0.7)], {section.id: section}, k=5)
+    assert [(h.start_line, h.end_line) for h in hits] == [(2, 12), (30, 31)]
+    assert hits[0].text == _slice(2, 12).text and hits[0].score == 0.9  # exact slice, the better rank
+    # the joined passage must fit the budget; otherwise the hits stay apart
+    tight = pack([(b, 0.9), (a, 0.8)], {section.id: section}, k=5, budget_chars=len(a.text) + len(b.text) + 5)
+    assert [(h.start_line, h.end_line) for h in tight] == [(10, 12), (2, 3)]
+    # context_unit="chunk" returns the matched units as they are
+    raw = pack([(b, 0.9), (a, 0.8)], {section.id: section}, k=5, context_unit="chunk")
+    assert [(h.start_line, h.end_line) for h in raw] == [(10, 12), (2, 3)]
+
+
+def test_pack_keeps_a_card_piece_instead_of_the_whole_card() -> None:
+    whole = Chunk.make("card: wide.py\n" + "--option-1 int\n" * 50, "wide.py", 1, 60, "card", derived=True)
+    piece = Chunk.make("card: wide.py (part 1 of 3)\n--option-1 int\n", "wide.py", 1, 60, "card", derived=True)
+    piece = Chunk(**{**piece.__dict__, "parent_id": whole.id})
+    (hit,) = pack([(piece, 1.0)], {whole.id: whole}, k=3)
+    assert hit.text == piece.text

@@ -57,9 +57,19 @@ class ChunkingConfig:
 
     max_tokens: int = 256  # search unit: fits all-MiniLM-L6-v2's window
     context_max_tokens: int = 1024  # context unit (parent section) handed to prompts
+    section_max_tokens: int = 3072  # outer context (enclosing section) around the contexts; 0 = off
     merge_tokens: int = 96  # tiny neighbouring sections are merged up to this size
     embed_header: bool = True  # prefix "path > heading" to the text given to the embedder
     cards: bool = True  # derive argument cards from argparse/click/typer/fire scripts
+
+    def __post_init__(self) -> None:
+        if self.section_max_tokens < 0:
+            raise ConfigError(f"chunking.section_max_tokens: must be >= 0, got {self.section_max_tokens!r}")
+        if self.section_max_tokens and self.section_max_tokens < self.context_max_tokens:
+            raise ConfigError(
+                f"chunking.section_max_tokens: must be 0 (off) or >= chunking.context_max_tokens "
+                f"({self.context_max_tokens}), got {self.section_max_tokens!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,9 @@ class RetrievalConfig:
     context_unit: str = "parent"  # chunk | parent: a hit on a small unit returns its section
     budget_chars: int = 6000  # context budget for prompts (0 = unlimited)
     query_expansion: bool = True  # add likely script names and flags from the repository's vocabulary
+    path_prior: float = 1.0  # RRF weight of a ranking of files whose folder/file names the task names (0 = off)
     readme_prior: float = 0.0  # RRF weight of an extra ranking restricted to the root README (0 = off)
+    readme_slot: int = 1  # the best root-README unit that shows a command is moved up to this rank (0 = off)
     parent_max_chars: int = 0  # context_unit=parent: use a parent only up to this size, else the unit (0 = any)
     follow_links: bool = True  # a hit on an argument card brings the README/shell chunks that run the script
 
@@ -226,8 +238,9 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"generation.temperature: must be >= 0, got {flat['generation.temperature']!r}")
     if flat["chunking.context_max_tokens"] < flat["chunking.max_tokens"]:
         raise ConfigError("chunking.context_max_tokens must be >= chunking.max_tokens")
-    if flat["generation.max_retries"] < 0:
-        raise ConfigError(f"generation.max_retries: must be >= 0, got {flat['generation.max_retries']!r}")
+    for key in ("generation.max_retries", "retrieval.path_prior", "retrieval.readme_prior", "retrieval.readme_slot"):
+        if flat[key] < 0:
+            raise ConfigError(f"{key}: must be >= 0, got {flat[key]!r}")
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -129,8 +129,11 @@ class Index:
 
     @property
     def cards(self) -> tuple[Chunk, ...]:
-        """The argument cards (units of kind ``card``)."""
-        return tuple(u for u in self.chunks if u.kind == "card")
+        """The argument cards, one whole card per script (a card too long for one search unit is split into
+        pieces for search, whose parent context is the whole card; this returns that whole card)."""
+        whole = [u for u in self.chunks if u.kind == "card" and u.parent_id is None]
+        whole += [c for c in self.contexts if c.kind == "card"]
+        return tuple(sorted(whole, key=lambda c: (c.path, c.start_line)))
 
     def embedder(self) -> Any:
         """The query embedder, loaded on first use and checked against the manifest."""

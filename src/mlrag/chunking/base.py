@@ -9,17 +9,29 @@ Sizes come from a ``LineTokens`` table: each line is counted once and ranges are
 chunker never re-tokenizes text while it tries different cuts (exact for WordPiece, whose pre-tokenizer splits on
 the whitespace that ends every line).
 
-Search units are at most ``max_tokens``; a unit that is part of a larger region gets as parent the largest
-enclosing region of at most ``context_max_tokens`` — a heading section, class or function, or a run of
-neighbouring sibling sections when their common parent is too large (see ``assign_parents``) — so the prompt
-sees the whole section around a hit.
+Search units are at most ``max_tokens``. Contexts come in two levels, both exact region-backed slices:
+
+* **level 1** (``meta["level"] == 1``, at most ``context_max_tokens``): a unit that is part of a larger region
+  gets as ``parent_id`` the largest enclosing region that fits — a heading section, class or function, or a
+  run of neighbouring sibling sections when their common parent is too large (see ``assign_parents``) — so
+  the prompt sees the whole section around a hit. A unit that is its own section has no parent.
+* **level 2** (``meta["level"] == 2``, at most ``section_max_tokens``; off when 0): the same packing run once
+  more, over the level-1 *regions* (level-1 contexts, and units without a parent) against the same nodes, so
+  a long section with its subsections and the tiny sections after it can be one prompt unit. Levels nest by
+  construction: a region lies inside its level-2 context, which is strictly larger. A level-1 context's
+  ``parent_id`` is its level-2 context (None when there is none); level-2 contexts have no parent. A unit's
+  ``parent_id`` keeps naming its level-1 context only (so it never exceeds ``context_max_tokens``); every unit
+  inside a level-2 context names it in ``meta["section_id"]``, whether or not it has a level-1 parent.
+
+Both levels are computed once here (``context_levels``) and turned into chunks once (``leveled_chunkset``)
+for every format: Markdown, reStructuredText and notebooks (``sections.py``), Python and line windows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..types import Chunk
 
@@ -27,6 +39,8 @@ if TYPE_CHECKING:
     from ..config import ChunkingConfig
 
 CountTokens = Callable[[str], int]
+#: Per unit: its level-1 context region and its level-2 (section) region, each None when there is none.
+Levels = list[tuple["Span | None", "Span | None"]]
 
 
 @dataclass(frozen=True)
@@ -167,10 +181,11 @@ def assign_parents(
     ``nodes`` are nested regions (sections, classes, functions). Going down from each outermost node: a node
     that fits ``context_max`` is the context of the units inside it; a node that does not is cut into segments
     (its own text before, between and after its child nodes, and each child; neighbours joined where a unit runs
-    across their border), consecutive segments are packed greedily into runs of at most ``context_max``, and
-    each run (from its first unit to its last) is the context of its units, so neighbouring small sections share
-    a context. A child too large alone is handled the same way one level down; other text too large alone gives
-    its units consecutive windows of at most ``context_max``. Units outside every node have no parent.
+    across their border), consecutive segments are packed into as few runs of at most ``context_max`` as
+    possible, with the largest run as small as possible (``balanced_runs``), and each run (from its first unit
+    to its last) is the context of its units, so neighbouring small sections share a context. A child too
+    large alone is handled the same way one level down; other text too large alone gives its units consecutive
+    windows of at most ``context_max``. Units outside every node have no parent.
     """
     parents: list[Span | None] = [None] * len(units)
     tree = _node_tree(nodes)
@@ -207,13 +222,10 @@ def assign_parents(
             else:
                 joined.append(seg)
         groups = [(n, m) for a, b, n in joined if (m := inside(a, b, ids))]
-        runs: list[list[tuple[Span | None, list[int]]]] = []
-        for g in groups:
-            if runs and tok(units[runs[-1][0][1][0]].start, units[g[1][-1]].end) <= context_max:
-                runs[-1].append(g)
-            else:
-                runs.append([g])
-        for run in runs:
+        cuts = balanced_runs(
+            len(groups), lambda a, b: tok(units[groups[a][1][0]].start, units[groups[b][1][-1]].end), context_max
+        )
+        for run in (groups[a:b] for a, b in cuts):
             members = [i for _, m in run for i in m]
             span = Span(units[members[0]].start, units[members[-1]].end, "")
             title = next((n.title for n, _ in run if n is not None and n.title), node.title)
@@ -241,6 +253,45 @@ def assign_parents(
     return parents
 
 
+def balanced_runs(n: int, size: Callable[[int, int], int], limit: int) -> list[tuple[int, int]]:
+    """Cut items ``0..n-1`` into consecutive runs ``[a, b)``: as few as greedy packing to ``limit`` gives, with the
+    largest run as small as possible. ``size(a, b)`` is the size of items ``a..b`` (inclusive), growing with
+    ``b``; a run of one item may exceed ``limit``.
+
+    Greedy packing alone fills runs from the left and can leave a section's tiny neighbours to a run of their
+    own; balancing moves the cuts so they join it when the count allows (binary search on the largest run,
+    each step a greedy pass).
+
+    Example:
+        >>> sizes = [3, 1, 6, 1]
+        >>> balanced_runs(4, lambda a, b: sum(sizes[a : b + 1]), 10)  # greedy: [3, 1, 6] [1]
+        [(0, 2), (2, 4)]
+    """
+
+    def greedy(cap: int) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        a = 0
+        for b in range(1, n):
+            if size(a, b) > cap:
+                out.append((a, b))
+                a = b
+        if n:
+            out.append((a, n))
+        return out
+
+    if n <= 1:
+        return greedy(limit)
+    best = greedy(limit)
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if len(greedy(mid)) <= len(best):
+            hi = mid
+        else:
+            lo = mid + 1
+    return greedy(hi)
+
+
 def _node_tree(nodes: Sequence[Span]) -> dict:  # type: ignore[type-arg]
     """Children of each node keyed by ``(start, end)``; the outermost nodes under the key ``None``."""
     tree: dict = {None: []}  # type: ignore[type-arg]
@@ -258,25 +309,63 @@ def _node_tree(nodes: Sequence[Span]) -> dict:  # type: ignore[type-arg]
     return tree
 
 
-def build_chunks(
-    path: str,
-    lines: Sequence[str],
-    kind: str,
-    units: Sequence[Span],
-    parents: Sequence[Span | None],
-) -> ChunkSet:
-    """Region-backed unit chunks and their (deduplicated) context chunks."""
+def context_levels(units: Sequence[Span], nodes: Sequence[Span], tok: LineTokens, config: "ChunkingConfig") -> Levels:
+    """The level-1 and level-2 context regions of each unit (see the module docstring).
+
+    Level 1 is ``assign_parents`` at ``context_max_tokens``. Level 2 runs ``assign_parents`` again at
+    ``section_max_tokens`` over the level-1 regions (each distinct level-1 context, and each unit without one),
+    which are in file order and do not overlap, so a level-2 region always holds whole level-1 regions.
+    """
+    inner = assign_parents(units, nodes, tok, config.context_max_tokens)
+    if not config.section_max_tokens:
+        return [(p, None) for p in inner]
+    regions: list[Span] = []
+    index: dict[tuple[int, int], int] = {}
+    for u, p in zip(units, inner):
+        r = p if p is not None else u
+        if (r.start, r.end) not in index:
+            index[(r.start, r.end)] = len(regions)
+            regions.append(r)
+    outer = assign_parents(regions, nodes, tok, config.section_max_tokens)
+    out: Levels = []
+    for u, p in zip(units, inner):
+        r = p if p is not None else u
+        out.append((p, outer[index[(r.start, r.end)]]))
+    return out
+
+
+#: Builds the chunk of a region: ``make(span, parent_id, meta)``.
+MakeChunk = Callable[[Span, "str | None", "dict[str, Any]"], Chunk]
+
+
+def leveled_chunkset(units: Sequence[Span], levels: Levels, make: MakeChunk) -> ChunkSet:
+    """Unit chunks and their deduplicated level-1 and level-2 context chunks, linked as the module describes.
+
+    ``make`` builds one chunk from a region (exact file slices here; rendered cells for notebooks).
+    """
     contexts: dict[tuple[int, int], Chunk] = {}
+
+    def context(span: Span, level: int, parent_id: str | None) -> Chunk:
+        key = (span.start, span.end)
+        if key not in contexts:
+            contexts[key] = make(span, parent_id, {"level": level})
+        return contexts[key]
+
     out: list[Chunk] = []
-    for u, p in zip(units, parents):
-        parent_id = None
-        if p is not None:
-            key = (p.start, p.end)
-            if key not in contexts:
-                contexts[key] = region_chunk(path, lines, p, kind)
-            parent_id = contexts[key].id
-        out.append(region_chunk(path, lines, u, kind, parent_id=parent_id))
+    for u, (inner, outer) in zip(units, levels):
+        section_id = context(outer, 2, None).id if outer is not None else None
+        parent_id = context(inner, 1, section_id).id if inner is not None else None
+        out.append(make(u, parent_id, {"section_id": section_id} if section_id else {}))
     return ChunkSet(tuple(out), tuple(contexts.values()))
+
+
+def build_chunks(path: str, lines: Sequence[str], kind: str, units: Sequence[Span], levels: Levels) -> ChunkSet:
+    """Region-backed unit chunks and their context chunks of both levels."""
+
+    def make(span: Span, parent_id: str | None, meta: dict[str, Any]) -> Chunk:
+        return region_chunk(path, lines, span, kind, parent_id=parent_id, meta=meta)
+
+    return leveled_chunkset(units, levels, make)
 
 
 def region_chunk(path: str, lines: Sequence[str], span: Span, kind: str, **kw: object) -> Chunk:
@@ -288,7 +377,7 @@ def region_chunk(path: str, lines: Sequence[str], span: Span, kind: str, **kw: o
 def windows_chunkset(
     path: str, text: str, kind: str, config: "ChunkingConfig", count_tokens: CountTokens, title: str = ""
 ) -> ChunkSet:
-    """Blank-line-aware line windows of a whole file; the file is the parent when it fits a context."""
+    """Blank-line-aware line windows of a whole file; the file is the context when it fits one (either level)."""
     lines = file_lines(text)
     tok = LineTokens(lines, count_tokens)
     paras = paragraphs(lines, 0, len(lines))
@@ -301,7 +390,7 @@ def windows_chunkset(
     units = [Span(s, e, title) for s, e in pack(pieces, config.max_tokens, tok)]
     s, e = trim(lines, 0, len(lines))
     nodes = [Span(s, e, title)] if s < e else []
-    return build_chunks(path, lines, kind, units, assign_parents(units, nodes, tok, config.context_max_tokens))
+    return build_chunks(path, lines, kind, units, context_levels(units, nodes, tok, config))
 
 
 def paragraphs(lines: Sequence[str], start: int, end: int) -> list[tuple[int, int]]:
@@ -318,48 +407,3 @@ def paragraphs(lines: Sequence[str], start: int, end: int) -> list[tuple[int, in
         out.append((i, j))
         i = j
     return out
-
-
-def check_invariants(
-    files: Mapping[str, str], chunks: ChunkSet, config: "ChunkingConfig", count_tokens: CountTokens
-) -> list[str]:
-    """Problems with a chunk set, as messages (empty when it is sound); the reference for tests.
-
-    Checks, for region-backed chunks (not derived, not notebooks): ``text`` is the exact slice of its file;
-    per file, search units come in file order without overlapping and cover every non-blank line; units fit
-    ``max_tokens`` unless a single line; each ``parent_id`` names a context that contains the unit and fits
-    ``context_max_tokens``.
-    """
-    problems: list[str] = []
-    contexts = {c.id: c for c in chunks.contexts}
-    per_file: dict[str, list[Chunk]] = {}
-    for c in (*chunks.units, *chunks.contexts):
-        if c.derived or c.kind == "notebook":
-            continue
-        lines = file_lines(files[c.path])
-        if c.text != "".join(lines[c.start_line - 1 : c.end_line]):
-            problems.append(f"{c.location}: text is not the file's slice")
-    for c in chunks.units:
-        if c.derived or c.kind == "notebook":
-            continue
-        per_file.setdefault(c.path, []).append(c)
-        if "\n" in c.text.rstrip("\n") and count_tokens(c.text) > config.max_tokens:
-            problems.append(f"{c.location}: {count_tokens(c.text)} tokens > max_tokens")
-        if c.parent_id is not None:
-            p = contexts.get(c.parent_id)
-            if p is None:
-                problems.append(f"{c.location}: parent {c.parent_id} is not a context")
-            elif not (p.path == c.path and p.start_line <= c.start_line and c.end_line <= p.end_line):
-                problems.append(f"{c.location}: parent {p.location} does not contain it")
-            elif count_tokens(p.text) > config.context_max_tokens:
-                problems.append(f"{p.location}: context over context_max_tokens")
-    for path, units in per_file.items():
-        for a, b in zip(units, units[1:]):
-            if b.start_line <= a.end_line:
-                problems.append(f"{b.location}: overlaps or precedes {a.location}")
-        covered = {i for u in units for i in range(u.start_line - 1, u.end_line)}
-        lines = file_lines(files[path])
-        missing = [i + 1 for i, line in enumerate(lines) if line.strip() and i not in covered]
-        if missing:
-            problems.append(f"{path}: non-blank lines in no unit: {missing[:10]}")
-    return problems

@@ -108,4 +108,4 @@ def chunk_files(
             if spec is not None:
                 specs[path] = spec
     out = ChunkSet(tuple(c for p in parts for c in p.units), tuple(c for p in parts for c in p.contexts))
-    return link_cards(out, specs) if config.cards else out
+    return link_cards(out, specs, config, count_tokens or approx_tokens) if config.cards else out

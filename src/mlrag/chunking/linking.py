@@ -7,8 +7,14 @@ citation.py`` in ``examples/pytorch/arma/README.md``), then against the reposito
 script whose path ends with it. The card's ``workdir`` is where most invocations run it from (the invoking
 file's folder for bare names, the root for repo-relative paths); with no invocation, the script's own folder.
 
-A card is one chunk however many options the script has, so a large interface can exceed ``max_tokens`` (the
-dense embedder then reads its first options; BM25 reads it all).
+A card longer than ``max_tokens`` would be truncated by the embedder, so it is split (``card_pieces``): the full
+card becomes a derived level-1 context, and the search units are *pieces* that each fit ``max_tokens``: the
+card's header (what it is, how to run it, from which folder; ``part i of n``) repeated at the top of each, then
+consecutive option lines (a subcommand's line repeated when its options continue in the next piece), each
+option in exactly one piece. Pieces are ``kind == "card"``, ``derived``, with ``parent_id`` = the full card, the
+full card's ``links`` and ``meta`` (all options, so code reading ``meta["options"]`` from any piece sees the
+whole interface) plus ``meta["part"] = [i, n]``. A single option line longer than the budget is a piece alone.
+The chunks that invoke a script link to its full card, in ``units`` or in ``contexts``.
 
 Chunks are frozen and their ids do not depend on ``links``, so linking rebuilds the invoking chunks with
 ``with_(links=...)``; the card's own id is computed once its text (which names the invoking sections) is final.
@@ -20,10 +26,14 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from ..types import Chunk
-from .base import ChunkSet
+from .base import ChunkSet, CountTokens
 from .cards import CliSpec, Option
+
+if TYPE_CHECKING:
+    from ..config import ChunkingConfig
 
 _SCRIPT = re.compile(r"(?<![\w/.-])((?:\.{1,2}/)?[\w.-]+(?:/[\w.-]+)*\.py)(?![\w/.-])")
 _RUNNER = re.compile(r"(?:\bpython[\d.]*|\btorchrun|\baccelerate|\bdeepspeed|\bhorovodrun|%run|\bmpirun|\bsrun)\b")
@@ -98,22 +108,101 @@ def _option_line(o: Option) -> str:
     return "  " + "  ".join(parts)
 
 
-def card_text(script: str, spec: CliSpec, workdir: str, run: str, invoked: Sequence[Chunk]) -> str:
-    """The readable card: how to run the script, then one line per option (subcommands after)."""
+def card_lines(
+    script: str, spec: CliSpec, workdir: str, run: str, invoked: Sequence[Chunk]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """A card's header lines and its body as ``(subcommand line or "", line)`` pairs, in card order."""
     cd = f"cd {workdir} && " if workdir else ""
-    lines = [f"Command-line interface of {script} ({spec.framework})", f"Run: {cd}{run} [options]"]
-    lines += [_option_line(o) for o in spec.options]
+    header = [f"Command-line interface of {script} ({spec.framework})", f"Run: {cd}{run} [options]"]
+    body = [("", _option_line(o)) for o in spec.options]
     for name, opts in spec.subcommands.items():
-        lines.append(f"Subcommand {name}: {cd}{run} {name} [options]")
-        lines += ["  " + _option_line(o) for o in opts]
+        sub = f"Subcommand {name}: {cd}{run} {name} [options]"
+        body.append((sub, sub))
+        body += [(sub, "  " + _option_line(o)) for o in opts]
     if invoked:
         where = [f"{c.path} ({c.title})" if c.title else c.path for c in invoked]
-        lines.append("Invoked in: " + ", ".join(dict.fromkeys(where)))
-    return "\n".join(lines) + "\n"
+        body.append(("", "Invoked in: " + ", ".join(dict.fromkeys(where))))
+    return header, body
 
 
-def link_cards(chunks: ChunkSet, specs: Mapping[str, CliSpec]) -> ChunkSet:
-    """Add one card per script in ``specs`` (path -> CLI) and link cards with the chunks that invoke them."""
+def card_text(script: str, spec: CliSpec, workdir: str, run: str, invoked: Sequence[Chunk]) -> str:
+    """The readable card: how to run the script, then one line per option (subcommands after)."""
+    header, body = card_lines(script, spec, workdir, run, invoked)
+    return "\n".join(header + [line for _, line in body]) + "\n"
+
+
+def pack_card_lines(
+    header: Sequence[str], body: Sequence[tuple[str, str]], max_tokens: int, count_tokens: CountTokens
+) -> list[list[str]]:
+    """Body lines packed into pieces that fit ``max_tokens`` with the header on top (header not included).
+
+    Each body line lands in exactly one piece, in order; a piece that starts inside a subcommand repeats the
+    subcommand's line first; a subcommand's line is not left last in a piece. Sizes are summed per line (the
+    ``part i of n`` tag is budgeted at its widest), as chunk sizes are everywhere.
+    """
+    budget = max_tokens - sum(count_tokens(h + "\n") for h in header) - count_tokens(", part 99 of 99")
+    sizes = [count_tokens(line + "\n") for _, line in body]
+    pieces: list[list[str]] = []
+    cur: list[str] = []
+    used = 0
+    for k, ((sub, line), size) in enumerate(zip(body, sizes)):
+        need = size
+        if sub == line and k + 1 < len(body) and body[k + 1][0] == sub:
+            need += sizes[k + 1]  # a subcommand line goes with its first option
+        if cur and used + need > budget:
+            pieces.append(cur)
+            cur, used = [], 0
+        if not cur and sub and sub != line:
+            cur, used = [sub], count_tokens(sub + "\n")
+        cur.append(line)
+        used += size
+    if cur:
+        pieces.append(cur)
+    return pieces
+
+
+def card_pieces(
+    card: Chunk,
+    header: Sequence[str],
+    body: Sequence[tuple[str, str]],
+    config: "ChunkingConfig",
+    count_tokens: CountTokens,
+) -> list[Chunk]:
+    """Search units of a card longer than ``max_tokens`` (see the module docstring); ``[card]`` when it fits."""
+    if count_tokens(card.text) <= config.max_tokens or not body:
+        return [card]
+    groups = pack_card_lines(header, body, config.max_tokens, count_tokens)
+    out: list[Chunk] = []
+    for i, lines in enumerate(groups, 1):
+        head = [f"{header[0]}, part {i} of {len(groups)}", *header[1:]]
+        out.append(
+            Chunk.make(
+                "\n".join(head + lines) + "\n",
+                card.path,
+                card.start_line,
+                card.end_line,
+                "card",
+                title=f"{card.title} ({i}/{len(groups)})",
+                derived=True,
+                parent_id=card.id,
+                links=card.links,
+                meta={**card.meta, "part": [i, len(groups)]},
+            )
+        )
+    return out
+
+
+def link_cards(
+    chunks: ChunkSet,
+    specs: Mapping[str, CliSpec],
+    config: "ChunkingConfig | None" = None,
+    count_tokens: CountTokens | None = None,
+) -> ChunkSet:
+    """Add one card per script in ``specs`` (path -> CLI) and link cards with the chunks that invoke them.
+
+    With ``config`` and ``count_tokens``, a card longer than ``config.max_tokens`` is split into pieces and
+    kept whole as a context (``card_pieces``); without them every card is one unit.
+    """
     if not specs:
         return chunks
     scripts = set(specs)
@@ -125,13 +214,15 @@ def link_cards(chunks: ChunkSet, specs: Mapping[str, CliSpec]) -> ChunkSet:
             if hit is not None and all(c.id != x.id for x, _ in invoked_by[hit[0]]):
                 invoked_by[hit[0]].append((c, hit[1]))
     cards: list[Chunk] = []
+    full: list[Chunk] = []  # split cards, kept whole as contexts
     back: dict[str, list[str]] = {}  # chunk id -> card ids
     for script in sorted(scripts):
         spec = specs[script]
         users = invoked_by[script]
         workdir = Counter(w for _, w in users).most_common(1)[0][0] if users else posixpath.dirname(script)
         run = _run_line(script, workdir)
-        text = card_text(script, spec, workdir, run, [u for u, _ in users])
+        header, body = card_lines(script, spec, workdir, run, [u for u, _ in users])
+        text = "\n".join(header + [line for _, line in body]) + "\n"
         ids = tuple(u.id for u, _ in users)
         meta = {
             "script": script, "workdir": workdir, "run": run, "framework": spec.framework,
@@ -141,14 +232,19 @@ def link_cards(chunks: ChunkSet, specs: Mapping[str, CliSpec]) -> ChunkSet:
             text, script, spec.start_line, spec.end_line, "card",
             title=f"{script} command line", derived=True, links=ids, meta=meta,
         )  # fmt: skip
-        cards.append(card)
+        pieces = (
+            [card] if config is None or count_tokens is None else card_pieces(card, header, body, config, count_tokens)
+        )
+        cards.extend(pieces)
+        if pieces[0] is not card:
+            full.append(card.with_(meta={**meta, "level": 1}))
         for uid in ids:
             back.setdefault(uid, []).append(card.id)
 
     def relink(cs: Iterable[Chunk]) -> tuple[Chunk, ...]:
         return tuple(c.with_(links=c.links + tuple(back[c.id])) if c.id in back else c for c in cs)
 
-    return ChunkSet(relink(chunks.units) + tuple(cards), chunks.contexts)
+    return ChunkSet(relink(chunks.units) + tuple(cards), chunks.contexts + tuple(full))
 
 
 def _invoking(units: Iterable[Chunk]) -> Iterable[Chunk]:

@@ -2,7 +2,7 @@
 
 A notebook is rendered to Markdown — markdown cells as they are, code cells inside a ```` ```python ```` fence,
 cells separated by a blank line — and that rendering is chunked like a README (``sections.py``), so a code
-cell stays with the markdown cell that introduces it.
+cell stays with the markdown cell that introduces it, and contexts of both levels are found the same way.
 
 Notebook chunks are **not** exact slices of the file: their ``text`` is the rendered cell sources (the file is
 JSON), yet they are ``derived=False`` because they hold only what the author wrote. ``meta["cells"]`` lists
@@ -19,7 +19,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..types import Chunk
-from .base import ChunkSet, CountTokens, LineTokens, Span, file_lines
+from .base import ChunkSet, CountTokens, LineTokens, Span, file_lines, leveled_chunkset
 from .markdown import scan_markdown
 from .sections import sectioned_spans
 
@@ -80,24 +80,14 @@ def chunk_notebook(path: str, text: str, config: "ChunkingConfig", count_tokens:
         return ChunkSet()
     where = _cell_lines(text, len(nb["cells"]))
     tok = LineTokens(lines, count_tokens)
-    units, parents = sectioned_spans(lines, scan_markdown(lines), config, tok)
+    units, levels = sectioned_spans(lines, scan_markdown(lines), config, tok)
 
-    def make(span: Span, parent_id: str | None = None) -> Chunk:
+    def make(span: Span, parent_id: str | None, extra: dict[str, Any]) -> Chunk:
         cells = sorted(set(owner[span.start : span.end]))
         body = "".join(lines[span.start : span.end])
-        meta = {"cells": cells}
         return Chunk.make(
             body, path, where[cells[0]][0], where[cells[-1]][1], "notebook",
-            title=span.title, parent_id=parent_id, meta=meta,
+            title=span.title, parent_id=parent_id, meta={"cells": cells, **extra},
         )  # fmt: skip
 
-    contexts: dict[tuple[int, int], Chunk] = {}
-    out: list[Chunk] = []
-    for u, p in zip(units, parents):
-        pid = None
-        if p is not None:
-            if (p.start, p.end) not in contexts:
-                contexts[(p.start, p.end)] = make(p)
-            pid = contexts[(p.start, p.end)].id
-        out.append(make(u, pid))
-    return ChunkSet(tuple(out), tuple(contexts.values()))
+    return leveled_chunkset(units, levels, make)

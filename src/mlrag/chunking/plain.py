@@ -4,7 +4,8 @@ Training recipes in ``.sh`` files are often the only place a script's real flags
 their own kind (``shell``) and are linked to the argument cards of the scripts they run. Config files
 (``.yaml``/``.yml``/``.json``/``.toml``/``.cfg``/``.ini``) are kind ``config``; anything else is ``text``.
 Windows follow paragraphs (runs of non-blank lines) packed up to ``max_tokens``; a paragraph over the limit is
-cut by lines, preferring blank lines. The whole file is the parent context when it fits ``context_max_tokens``.
+cut by lines, preferring blank lines. The whole file is the parent context when it fits ``context_max_tokens``
+(else runs of windows are), and the level-2 context when it fits ``section_max_tokens`` (``base.context_levels``).
 Which config files are small enough to index is the repository walk's decision (``walk.max_config_bytes``).
 """
 

@@ -11,7 +11,9 @@ class attributes) and its methods, a function into its signature and docstring a
 compound statement into its child statements, recursively; a simple statement over the limit (a huge literal)
 by lines. Pieces keep qualified titles (``Trainer.fit``) so the class is named in every piece's embedding
 header; neighbouring pieces are packed up to ``max_tokens``; and the split class or function becomes their
-parent context when it fits ``context_max_tokens``.
+parent context when it fits ``context_max_tokens``, else runs of its pieces do and the whole class becomes
+their level-2 context when it fits ``section_max_tokens`` (``base.context_levels``). Top-level units that
+were not split have no context of either level.
 
 A file that does not parse (Python 2, templates) falls back to line windows with a logged warning.
 """
@@ -29,8 +31,8 @@ from .base import (
     CountTokens,
     LineTokens,
     Span,
-    assign_parents,
     build_chunks,
+    context_levels,
     file_lines,
     is_blank,
     line_windows,
@@ -240,4 +242,4 @@ def chunk_python(
     sp = _Splitter(lines, tok, config)
     units = sp.units(_top_pieces(tree, lines), min(config.merge_tokens, config.max_tokens))
     units = [u for u in units if any(not is_blank(x) for x in lines[u.start : u.end])]
-    return build_chunks(path, lines, "python", units, assign_parents(units, sp.nodes, tok, config.context_max_tokens))
+    return build_chunks(path, lines, "python", units, context_levels(units, sp.nodes, tok, config))

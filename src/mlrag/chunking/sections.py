@@ -13,7 +13,12 @@ A document arrives as ``Block`` records from a format's scanner: headings, code 
    next code block. Atoms are packed greedily into units of at most ``max_tokens``; an atom over the limit is
    cut at block boundaries, a block over the limit by lines (the unit keeps the section's heading path as title).
 3. Contexts come from the heading tree (a heading's section includes its subsections; the whole file is the
-   root): a unit's parent is the outermost enclosing section of at most ``context_max_tokens``.
+   root), in two levels (``base.context_levels``): a unit's parent is the outermost enclosing section of at
+   most ``context_max_tokens`` (or a run of neighbouring sibling sections when their common section is too
+   large), and that context's own parent is the outermost enclosing section of at most ``section_max_tokens``
+   holding it (or a run of neighbouring level-1 regions). So a long "Getting Started" section with its
+   subsections and the tiny sections after it can be one level-2 context while each subsection stays a
+   level-1 context.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .base import ChunkSet, LineTokens, Span, assign_parents, build_chunks, line_windows, pack, trim
+from .base import ChunkSet, Levels, LineTokens, Span, build_chunks, context_levels, line_windows, pack, trim
 
 if TYPE_CHECKING:
     from ..config import ChunkingConfig
@@ -117,14 +122,14 @@ def sectioned_chunkset(
     tok: LineTokens,
 ) -> ChunkSet:
     """Search units and contexts of a document given as blocks (in file order, not overlapping)."""
-    units, parents = sectioned_spans(lines, blocks, config, tok)
-    return build_chunks(path, lines, kind, units, parents)
+    units, levels = sectioned_spans(lines, blocks, config, tok)
+    return build_chunks(path, lines, kind, units, levels)
 
 
 def sectioned_spans(
     lines: Sequence[str], blocks: Sequence[Block], config: "ChunkingConfig", tok: LineTokens
-) -> tuple[list[Span], list[Span | None]]:
-    """Unit spans and their parent spans (see ``sectioned_chunkset``)."""
+) -> tuple[list[Span], Levels]:
+    """Unit spans and their context spans of both levels (see ``sectioned_chunkset``)."""
     n = len(lines)
     nodes, paths = heading_nodes(blocks, n)
     nodes = [Span(*trim(lines, s.start, s.end), s.title) for s in nodes]
@@ -151,4 +156,4 @@ def sectioned_spans(
     units: list[Span] = []
     for bl, t in merged:
         units.extend(_section_units(bl, t, lines, tok, config.max_tokens))
-    return units, assign_parents(units, nodes, tok, config.context_max_tokens)
+    return units, context_levels(units, nodes, tok, config)

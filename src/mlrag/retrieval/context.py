@@ -4,9 +4,14 @@ Rules, applied in rank order:
 - ``context_unit="parent"``: a unit with a ``parent_id`` contributes its parent section, once; a later unit of
   the same parent adds nothing (its text is already there). When the parent would overflow the remaining budget
   but the unit alone fits, the unit is used instead, so one long section cannot crowd out every other hit; a
-  parent longer than ``parent_max_chars`` (when set) is never used.
+  parent longer than ``parent_max_chars`` (when set) is never used, nor a derived one (the whole argument card
+  behind a piece of a long card: each piece repeats the card's header and holds the options that matched).
 - Region-backed hits of the same file whose line ranges overlap or touch are merged into one hit at the better
   rank (text rebuilt line by line from both slices); a range inside an earlier hit adds nothing.
+- Two hits inside the same *section* (the level-2 context named by the units' ``meta["section_id"]``) are
+  merged with the lines between them, when the joined passage fits the budget: several hits in one section
+  say that the section is what the task needs, and a prompt reads one contiguous passage better than pieces
+  of it (the "auto-merging" of hierarchical retrievers, bounded by the section's size).
 - ``budget_chars`` (0 = no limit) caps the summed ``Hit.text`` lengths: the hit that crosses it is cut at a line
   boundary (when at least ``MIN_PIECE`` characters remain), and packing stops there.
 """
@@ -32,6 +37,7 @@ class _Slot:
     score: float
     chunk: Chunk
     derived: bool
+    section: str | None = None  # the level-2 context (section) the matched unit lies in
 
     def hit(self, repo: str) -> Hit:
         return Hit(self.text, self.path, self.start, self.end, self.score, self.chunk, repo)
@@ -67,6 +73,18 @@ def _cut(text: str, limit: int) -> str:
     return head[: nl + 1] if nl > 0 else head
 
 
+def _span(section: Chunk, start: int, end: int) -> tuple[int, int, str] | None:
+    """Lines ``start..end`` (1-based, inclusive) of a section context, or None when they are not all in it."""
+    if not (section.start_line <= start and end <= section.end_line) or section.derived:
+        return None
+    lines = section.text.split("\n")
+    keep = lines[start - section.start_line : end - section.start_line + 1]
+    text = "\n".join(keep)
+    if end < section.end_line or section.text.endswith("\n"):
+        text += "\n"
+    return start, end, text
+
+
 def pack(
     ranked: Sequence[tuple[Chunk, float]],
     contexts: Mapping[str, Chunk],
@@ -90,8 +108,8 @@ def pack(
             break
         target = unit
         parent = contexts.get(unit.parent_id) if context_unit == "parent" and unit.parent_id else None
-        if parent is not None and parent_max_chars and len(parent.text) > parent_max_chars:
-            parent = None
+        if parent is not None and (parent.derived or (parent_max_chars and len(parent.text) > parent_max_chars)):
+            parent = None  # a piece of a long argument card is self-contained (its header is repeated)
         if parent is not None:
             if parent.id in seen_parents:
                 continue
@@ -99,7 +117,8 @@ def pack(
             if fits or len(unit.text) >= len(parent.text):
                 target = parent
                 seen_parents.add(parent.id)
-        new = _Slot(target.text, target.path, target.start_line, target.end_line, score, unit, target.derived)
+        section = unit.meta.get("section_id") if context_unit == "parent" else None
+        new = _Slot(target.text, target.path, target.start_line, target.end_line, score, unit, target.derived, section)
         merged = False
         if not new.derived:
             for s in slots:
@@ -109,6 +128,8 @@ def pack(
                     merged = True  # already inside an earlier hit
                     break
                 m = merge_text((s.start, s.end, s.text), (new.start, new.end, new.text))
+                if m is None and section is not None and s.section == section and section in contexts:
+                    m = _span(contexts[section], min(s.start, new.start), max(s.end, new.end))
                 if m is not None:
                     grow = len(m[2]) - len(s.text)
                     if budget_chars and total + grow > budget_chars:

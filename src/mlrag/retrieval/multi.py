@@ -66,7 +66,7 @@ class MultiIndex:
         owner: dict[str, str] = {}
         for idx in chosen:
             base = len(units)
-            ranked = idx.searcher.rank(query, n, mode=mode, paths=paths, kinds=kinds)
+            ranked = idx.searcher.ordered(query, n, mode=mode, paths=paths, kinds=kinds)
             lists.append([(base + row, s) for row, s in ranked])
             units.extend(idx.chunks)
             contexts.update({c.id: c for c in idx.contexts})
