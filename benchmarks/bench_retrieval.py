@@ -22,6 +22,7 @@ Conditions:
 
 Usage:
     python benchmarks/bench_retrieval.py [--conditions mlrag-hybrid,llamaindex] [--repos dmlc__dgl] [--code-dir DIR]
+        [--set retrieval.path_prior=0 ...]
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ THREADS = 1  # torch CPU threads: on a busy small machine more threads than free
 WALK = {"include": ["*.md", "*.markdown", "*.rst", "README*"], "exclude": ["FILES.txt"]}
 CODE_WALK = {"include": [*WALK["include"], "*.py", "*.sh"], "exclude": ["FILES.txt"]}
 CODE_DIR: Path | None = None  # --code-dir: <dir>/<repo_dir> holds a repository's checkout at the pinned commit
+OVERRIDES: list[str] = []  # --set key.sub=value, applied to the mlrag conditions' config
 ALL = ("mlrag-hybrid", "mlrag-bm25", "mlrag-dense", "llamaindex", "bm25-fixed", "mlbench-bm25")
 
 Ranked = list[tuple[str, str]]  # (path, text), best first
@@ -68,7 +70,8 @@ def source(repo_dir: str) -> Path:
 
 def bench_config(index_dir: Path, repo: Path | None = None) -> Config:
     walk = CODE_WALK if repo is not None and CODE_DIR is not None and repo.parent == CODE_DIR else WALK
-    return Config().replace({"index_dir": str(index_dir), "walk": walk, "embedding": {"threads": THREADS}})
+    cfg = Config().replace({"index_dir": str(index_dir), "walk": walk, "embedding": {"threads": THREADS}})
+    return cfg.replace(OVERRIDES) if OVERRIDES else cfg
 
 
 def cut(hits: Ranked, budget: int) -> Ranked:
@@ -318,8 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index-dir", default=str(Path(tempfile.gettempdir()) / "mlrag-bench-indexes"))
     ap.add_argument("--json", default="", help="also write raw per-row scores here")
     ap.add_argument("--code-dir", default="", help="folder of <repo_dir> checkouts (code + docs) at the pins")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="mlrag config override")
     args = ap.parse_args(argv)
     global CODE_DIR
+    OVERRIDES[:] = args.set
     CODE_DIR = Path(args.code_dir).resolve() if args.code_dir else None
     if not (SHARED / "dev.jsonl").is_file():
         print(f"no ML-Bench data at {SHARED}", file=sys.stderr)
