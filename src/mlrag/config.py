@@ -82,6 +82,14 @@ class EmbeddingConfig:
     fp16: bool = True  # on CUDA only
     cache: bool = True  # reuse embeddings across builds, keyed by (model id, text hash)
     threads: int = 0  # CPU threads for torch; 0 = torch's default
+    backend: str = "torch"  # torch | onnx (ONNX Runtime, same vectors) | onnx-int8 (int8 weights, other vectors)
+
+    def __post_init__(self) -> None:
+        if self.backend not in EMBEDDING_BACKENDS:
+            raise ConfigError(f"embedding.backend: {self.backend!r} is not one of {', '.join(EMBEDDING_BACKENDS)}")
+
+
+EMBEDDING_BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 @dataclass(frozen=True)

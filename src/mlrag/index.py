@@ -211,7 +211,10 @@ class Index:
         if config is None:
             config = Config().replace(
                 {
-                    "embedding": {"model": manifest["embedding_model"]},
+                    "embedding": {
+                        "model": manifest["embedding_model"],
+                        "backend": manifest.get("embedding_backend", "torch"),
+                    },
                     "chunking": manifest["chunking"],
                     "store": manifest["store"],
                 }
@@ -264,6 +267,7 @@ def expected_manifest(config: Config, root: Path) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "root": str(root),
         "embedding_model": config.embedding.model,
+        "embedding_backend": config.embedding.backend,
         "chunking": asdict(config.chunking),
         "store": {"backend": config.store.backend},
     }
@@ -347,8 +351,19 @@ def build_into(
                 cache.close()
         vectors.flush()
         stats = write_index_files(
-            tmp, out, root, name, files, config, units, contexts, vectors,
-            embedder_id=embedder.id, dim=embedder.dim, embedded=embedded, t0=t0,
+            tmp,
+            out,
+            root,
+            name,
+            files,
+            config,
+            units,
+            contexts,
+            vectors,
+            embedder_id=embedder.id,
+            dim=embedder.dim,
+            embedded=embedded,
+            t0=t0,
         )
         del vectors
     except BaseException:

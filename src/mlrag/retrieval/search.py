@@ -241,7 +241,11 @@ class Searcher:
             # judged on what the prompt gets: the unit's parent section when it has one
             self._runs = np.array(
                 [
-                    _RUNS.search(self.contexts[u.parent_id].text if u.parent_id in self.contexts else u.text)
+                    _RUNS.search(
+                        self.contexts[u.parent_id].text
+                        if u.parent_id is not None and u.parent_id in self.contexts
+                        else u.text
+                    )
                     is not None
                     for u in self.units
                 ],
