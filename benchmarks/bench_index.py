@@ -210,11 +210,13 @@ def reindex(repo: Path, built: Path, work: Path, threads: int) -> dict[str, obje
     return {"unchanged": unchanged, "one_changed": one}
 
 
-def latency(index_path: Path, threads: int) -> dict[str, object]:
+def latency(index_path: Path, threads: int, overrides: dict[str, Any] | None = None) -> dict[str, object]:
     """Warm p50/p95 of dense, BM25 and hybrid top-10 over the DEV instructions, query embedding excluded."""
     from mlrag.index import Index
 
     idx = Index.load(index_path)
+    if overrides:
+        idx = Index.load(index_path, idx.config.replace(overrides))
     s = idx.searcher
     rows = [json.loads(x) for x in (SHARED / "dev.jsonl").read_text().splitlines() if x.strip()]
     queries = [r["instruction"] for r in rows]
@@ -273,6 +275,9 @@ def _median_ratio(rounds: list[dict[str, dict[str, Any]]], num: str, den: str, k
     return statistics.median(vals) if vals else None
 
 
+PRIORS_OFF = {"retrieval": {"path_prior": 0, "readme_slot": 0}}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -285,7 +290,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--child", default="")
     ap.add_argument("--repo-path", default="")
     ap.add_argument("--out", default="")
+    ap.add_argument(
+        "--latency-only",
+        nargs="+",
+        default=[],
+        metavar="INDEX",
+        help="skip the builds: time queries on these index folders, default config and path prior/README slot off",
+    )
     args = ap.parse_args(argv)
+    if args.latency_only:
+        print("| index | units | config | dense p50 / p95 ms | bm25 p50 / p95 ms | hybrid p50 / p95 ms |")
+        print("|---|---:|---|---|---|---|")
+        for folder in args.latency_only:
+            for label, over in (("default", None), ("path prior, README slot off", PRIORS_OFF)):
+                lat = latency(Path(folder), 1, over)
+                cells = " | ".join(f"{d['p50_ms']:.2f} / {d['p95_ms']:.2f}" for d in lat["latency"].values())  # type: ignore[attr-defined]
+                print(f"| {lat['index']} | {lat['units']} | {label} | {cells} |", flush=True)
+        return 0
     if args.child:
         res = CHILDREN[args.child](args.child, Path(args.repo_path), Path(args.out), int(args.threads))
         res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -143,9 +143,19 @@ class PathIndex:
         total = max(1, len(nodes))
         self.idf = {n: math.log(total / d) for n, d in df.items() if d <= MAX_DF_SHARE * total}
         self.vocabulary = set(df)
+        self._cache: dict[str, dict[str, float]] = {}
 
     def scores(self, query: str) -> dict[str, float]:
-        """``path -> score`` for the files whose names the query mentions (others are left out)."""
+        """``path -> score`` for the files whose names the query mentions (others are left out); the last 256
+        queries' scores are kept (a task is often searched under several settings)."""
+        if query in self._cache:
+            return self._cache[query]
+        if len(self._cache) >= 256:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[query] = out = self._score(query)
+        return out
+
+    def _score(self, query: str) -> dict[str, float]:
         if not self.idf:
             return {}
         wanted = query_names(query, self.vocabulary) & self.idf.keys()

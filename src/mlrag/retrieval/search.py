@@ -88,6 +88,7 @@ class Searcher:
         self._vocab: set[str] | None = None
         self._row_of: dict[str, int] | None = None
         self._path_index: PathIndex | None = None
+        self._rows_of_path: dict[str, np.ndarray] | None = None
         self._runs: np.ndarray | None = None  # units that show a command or a code block
         self._qvecs: dict[str, np.ndarray] = {}  # the same task is often searched under several settings
 
@@ -198,7 +199,7 @@ class Searcher:
         if cfg.follow_links and not kinds:
             ranked = self.follow_links(ranked)
         if cfg.readme_slot > 0 and not paths and not kinds and self._readme.any():
-            ranked = self.readme_slot(query, ranked, cfg.readme_slot, mode)
+            ranked = self.readme_slot(query, ranked, cfg.readme_slot)
         return ranked
 
     def path_ranking(self, query: str, lexical_query: str, n: int, mode: str, mask: np.ndarray | None) -> Ranked:
@@ -211,7 +212,14 @@ class Searcher:
         scores = self._path_index.scores(query)
         if not scores:
             return []
-        pmask = np.array([p in scores for p in self._paths], dtype=bool)
+        if self._rows_of_path is None:
+            by_path: dict[str, list[int]] = {}
+            for row, path in enumerate(self._paths):
+                by_path.setdefault(path, []).append(row)
+            self._rows_of_path = {path: np.asarray(rows) for path, rows in by_path.items()}
+        pmask = np.zeros(len(self._paths), dtype=bool)
+        for path in scores:
+            pmask[self._rows_of_path[path]] = True
         if mask is not None:
             pmask &= mask
         if not pmask.any():
@@ -228,7 +236,7 @@ class Searcher:
         order = sorted(range(len(content)), key=lambda i: (-scores[self._paths[content[i][0]]], i))
         return [content[i] for i in order][:n]
 
-    def readme_slot(self, query: str, ranked: Ranked, slot: int, mode: str | None) -> Ranked:
+    def readme_slot(self, query: str, ranked: Ranked, slot: int) -> Ranked:
         """``ranked`` with the best root-README unit moved up to position ``slot`` (1-based) when none is there.
 
         The root README is where a repository says how it is run; when more specific files (scripts, dataset
@@ -257,15 +265,12 @@ class Searcher:
         if any(wanted[row] for row, _ in ranked[:slot]):
             return ranked
         # only a section that shares words with the task (BM25 > 0): an unrelated README is no help
-        related = {row for row, _ in self.lexical.search(query, len(self.units), wanted)}
-        if not related:
+        by_bm25 = self.lexical.search(query, int(wanted.sum()), wanted)
+        if not by_bm25:
             return ranked
-        best = next(((row, score) for row, score in ranked if row in related), None)
-        if best is None:
-            top = self.rank(query, 1, mode=mode, mask=wanted & np.isin(np.arange(len(self.units)), list(related)))
-            if not top:
-                return ranked
-            best = top[0]
+        related = {row for row, _ in by_bm25}
+        # the best such section in the fused ranking, else (ranked below the candidates) the best by BM25
+        best = next(((row, score) for row, score in ranked if row in related), by_bm25[0])
         rest = [(row, score) for row, score in ranked if row != best[0]]
         at = min(slot - 1, len(rest))
         score = rest[at - 1][1] if at > 0 else best[1]
