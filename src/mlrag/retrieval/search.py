@@ -206,8 +206,6 @@ class Searcher:
         """Units of the files whose path names the query (see ``retrieval.paths``): best file first, and within
         equally named files the order of the content retrievers restricted to those files."""
         if self._path_index is None:
-            from .paths import PathIndex
-
             self._path_index = PathIndex(self._paths)
         scores = self._path_index.scores(query)
         if not scores:
