@@ -79,3 +79,17 @@ def test_extract_is_idempotent_on_clean_code() -> None:
     for _, kind, expected in CASES:
         if expected and "```" not in expected:
             assert extract_code(f"{FENCE}\n{expected}\n{FENCE}", kind) == expected
+
+
+def test_parse_python_is_quiet_about_odd_escapes_but_not_about_errors() -> None:
+    import warnings
+
+    import pytest
+
+    from mlrag.generation.extract import parse_python
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parse_python('pattern = "\\-d"\n').body  # an invalid escape a model wrote: no warning printed
+    with pytest.raises(SyntaxError):
+        parse_python("def broken(:\n")

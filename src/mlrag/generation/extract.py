@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 
 _FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+.#-]*)[^\n]*$", re.MULTILINE)
 _SPECIAL = re.compile(r"<\|[^|>]{1,40}\|>|</?s>|\[/?INST\]")
@@ -59,9 +60,17 @@ def _clean(code: str) -> str:
     return "\n".join(lines).strip("\n").rstrip()
 
 
+def parse_python(code: str) -> ast.Module:
+    """``ast.parse`` without the SyntaxWarning/DeprecationWarning noise that odd string escapes in a model's
+    answer (``"\\-"``) would print; a real syntax error still raises."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (SyntaxWarning, DeprecationWarning))
+        return ast.parse(code)
+
+
 def _parses(code: str) -> bool:
     try:
-        ast.parse(code)
+        parse_python(code)
     except (SyntaxError, ValueError):
         return False
     return True

@@ -35,7 +35,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..types import Check, Chunk
-from .extract import runs_script
+from .extract import parse_python, runs_script
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,7 @@ def ground_bash(code: str, cards: Sequence[Chunk], files: Collection[str], workd
 def ground_python(code: str, files: Collection[str], workdir: str = "") -> list[Check]:
     """Checks for Python code: it parses, and imports of the repository's own packages resolve."""
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError as e:
         return [Check("python-syntax", False, f"the code does not parse: {e.msg} (line {e.lineno})", "")]
     checks = [Check("python-syntax", True, "the code parses", "")]
