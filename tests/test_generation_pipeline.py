@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from mlrag.generation import (
     run_generation_batch,
 )
 from mlrag.generation.cache import CachedGenerator, OutputCache, cache_key
-from mlrag.generation.execute import UnsafeCommandError, command_argv, execute
 from mlrag.generation.prompts import (
     approx_tokens,
     build_messages,
@@ -248,28 +246,3 @@ def test_registry_errors_and_specs() -> None:
         get_generator("llama-cpp:/does/not/exist.gguf", cfg())
     with pytest.raises(BackendError, match="no API key"):
         get_generator("openai:gpt-x", GenerationConfig(cache=False, api_key_env="MLRAG_TEST_UNSET_VAR"))
-
-
-# --- execution ---------------------------------------------------------------------------------------------------
-
-
-def test_execute_simple_command_without_shell(tmp_path: Path) -> None:
-    (tmp_path / "hello.py").write_text("import sys; print('hi', sys.argv[1:])\n")
-    res = execute(f"{sys.executable} hello.py --a 'b c'", tmp_path, 20, "bash")
-    assert res.ok and res.stdout.strip() == "hi ['--a', 'b c']" and res.argv[0] == sys.executable
-
-
-def test_execute_refuses_shell_syntax_unless_allowed(tmp_path: Path) -> None:
-    for code in ("echo a; rm -rf x", "echo $HOME", "ls | wc", "echo a > f", "echo `id`", "a\nb"):
-        with pytest.raises(UnsafeCommandError):
-            command_argv(code, "bash")
-    res = execute("echo a && echo b", tmp_path, 10, "bash", allow_shell=True)
-    assert res.stdout == "a\nb\n"
-
-
-def test_execute_timeout_and_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    res = execute("import time; time.sleep(30)", tmp_path, 0.5, "python")
-    assert res.timed_out and res.returncode is None and res.seconds < 10
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
-    res = execute("import os; print(os.environ.get('OPENAI_API_KEY'))", tmp_path, 20, "python")
-    assert res.stdout.strip() == "None"

@@ -69,6 +69,7 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--execute", action="store_true", help="run each answer in its repository (sandbox only)")
     p.add_argument("--exec-timeout", type=float, default=10.0, help="seconds per executed answer")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or log lines")
     p.add_argument("--ray", action="store_true",
                    help="spread rows over Ray workers (ray.* config: address, workers, endpoints)")
     return p
@@ -145,8 +146,9 @@ def _run(args: argparse.Namespace, retrieve_fn: RetrieveFn | None, generate_fn: 
         _print_list(conds, ablation, jobs)
         return 0
     config = load_config(args.config, [*args.overrides, *args.set_overrides])
+    quiet = args.no_progress or args.quiet
     options = EvalOptions(llm=args.llm, samples=args.samples, execute=args.execute,
-                          exec_timeout_s=args.exec_timeout, progress=config.progress and not args.no_progress)
+                          exec_timeout_s=args.exec_timeout, progress=config.progress and not quiet)
     failed = False
     for name, data, repos, out in jobs:
         rows = load_tasks(data, limit=args.limit, per_repo=args.per_repo)

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..redact import redact
 from .conditions import Condition
 from .metrics import mean
+from .results import write_text_atomic
 
 #: Metrics in report order; others found in the records follow, sorted.
 METRICS = (
@@ -106,7 +108,7 @@ def write_csv(summary: Sequence[SummaryRow], path: str | Path) -> None:
     for s in summary:
         vals = ["" if s.values.get(m) is None else f"{s.values[m]:.6g}" for m in names]
         w.writerow([s.condition, s.variant, s.context, s.k, s.repo, s.n, *vals])
-    Path(path).write_text(buf.getvalue(), encoding="utf-8")
+    write_text_atomic(path, redact(buf.getvalue()))
 
 
 def markdown_table(summary: Sequence[SummaryRow], repo: str = ALL) -> str:
@@ -129,7 +131,7 @@ def write_markdown(summary: Sequence[SummaryRow], path: str | Path, title: str =
     parts += ["", "## Overall", "", markdown_table(summary, ALL), ""]
     for repo in sorted({s.repo for s in summary} - {ALL}):
         parts += [f"## {repo}", "", markdown_table(summary, repo), ""]
-    Path(path).write_text("\n".join(parts), encoding="utf-8")
+    write_text_atomic(path, redact("\n".join(parts)))  # notes quote --llm, which may carry a key
 
 
 def plot_metric(summary: Sequence[SummaryRow], metric: str, path: str | Path, title: str = "") -> bool:

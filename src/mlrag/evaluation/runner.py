@@ -35,10 +35,12 @@ from typing import Any
 
 from ..config import Config
 from ..errors import ConfigError, RepoError
+from ..redact import redact_obj
 from ..types import Chunk, Generation, Hit
 from . import metrics as M
 from .conditions import Condition
 from .execution import execute_answer
+from .results import claim_results_dir, write_text_atomic
 from .tasks import TaskRow
 
 log = logging.getLogger(__name__)
@@ -196,7 +198,7 @@ def _read_done(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
             bad += 1
     if bad:
         log.warning("%s: dropped %d unreadable line(s) (an interrupted write?); they will be recomputed", path, bad)
-        path.write_text("".join(g + "\n" for g in good), encoding="utf-8")
+        write_text_atomic(path, "".join(g + "\n" for g in good))
     return done
 
 
@@ -208,7 +210,7 @@ def _check_run_file(out: Path, identity: Mapping[str, Any]) -> None:
             previous = json.loads(run_file.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             previous = None
-        if previous is not None and previous.get("identity") != json.loads(json.dumps(identity)):
+        if previous is not None and previous.get("identity") != _identity_json(identity):
             raise ConfigError(
                 f"{out} holds results of another run (config, --llm, --samples or --execute differ); "
                 "use another --out or delete that folder"
@@ -230,21 +232,61 @@ def _check_conditions(records: Iterable[Mapping[str, Any]], conditions: Sequence
             )
 
 
+def _identity_json(identity: Mapping[str, Any]) -> Any:
+    """The identity as ``run.json`` stores it: plain JSON, secrets redacted (so a resume compares like with like)."""
+    return redact_obj(json.loads(json.dumps(identity)))
+
+
 def write_run_files(out: Path, config: Config, options: EvalOptions, conditions: Sequence[Condition],
                     extra: Mapping[str, Any]) -> None:
-    """``config.yaml`` (the resolved base config, loadable with ``--config``) and ``run.json`` (the settings)."""
+    """``config.yaml`` (the resolved base config, loadable with ``--config``) and ``run.json`` (the settings),
+    both redacted (an API key in ``--llm`` or a password in ``generation.base_url`` is never written)."""
     import yaml
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG_FILE).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+    write_text_atomic(out / CONFIG_FILE, yaml.safe_dump(redact_obj(config.to_dict()), sort_keys=False))
     identity = {"config": config.to_dict(), "llm": options.llm, "samples": options.samples, "execute": options.execute}
     run = {
-        "identity": identity,
+        "identity": _identity_json(identity),
         "exec_timeout_s": options.exec_timeout_s,
         "conditions": [c.to_dict() for c in conditions],
         **dict(extra),
     }
-    (out / RUN_FILE).write_text(json.dumps(run, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_text_atomic(out / RUN_FILE, json.dumps(redact_obj(run), indent=2, sort_keys=True) + "\n")
+
+
+def _inside(path: Path, base: Path) -> bool:
+    """True when ``path`` (symlinks followed) lies in ``base`` (resolved); a symlink loop is outside."""
+    try:
+        return path.resolve().is_relative_to(base)
+    except (OSError, RuntimeError):
+        return False
+
+
+def check_row_paths(rows: Sequence[TaskRow], repos_dir: Path) -> None:
+    """Every row's repository folder and working folder must exist and lie inside ``repos_dir``, also after
+    symlinks are followed (``tasks.row_from_dict`` already refuses ``..`` and absolute paths).
+
+    Raises:
+        RepoError: folders missing, or rows whose folders lead outside (named, at most five).
+    """
+    base = repos_dir.resolve()
+    missing = sorted({r.repo_dir for r in rows if not (repos_dir / r.repo_dir).is_dir()})
+    if missing:
+        raise RepoError(
+            f"{len(missing)} repository folder(s) missing under {repos_dir}: {', '.join(missing[:5])}"
+            " (fetch them with scripts/fetch_mlbench_repos.py, or point --repos at the right folder)"
+        )
+    outside = []
+    for r in rows:
+        repo = repos_dir / r.repo_dir
+        if not _inside(repo, base) or not _inside(repo / r.workdir, repo.resolve()):
+            outside.append(f"{r.key_str} ({r.repo_dir}/{r.workdir})".replace("/)", ")"))
+    if outside:
+        raise RepoError(
+            f"{len(outside)} row(s) name folders that lead outside {repos_dir} (through a symlink): "
+            f"{', '.join(outside[:5])}; put the checkouts themselves under --repos"
+        )
 
 
 @dataclass
@@ -268,16 +310,12 @@ def prepare_run(
     names = [c.name for c in conditions]
     if len(set(names)) != len(names):
         raise ConfigError(f"duplicate condition names: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
-    missing = sorted({r.repo_dir for r in rows if not (repos_dir / r.repo_dir).is_dir()})
-    if missing:
-        raise RepoError(
-            f"{len(missing)} repository folder(s) missing under {repos_dir}: {', '.join(missing[:5])}"
-            " (fetch them with scripts/fetch_mlbench_repos.py, or point --repos at the right folder)"
-        )
+    check_row_paths(rows, repos_dir)
     if opts.llm and opts.samples > 1 and cfg.generation.temperature == 0:
         log.warning("--samples %d with generation.temperature=0: greedy samples are identical except where the "
                     "seed matters; set generation.temperature > 0 for Pass@k", opts.samples)
     identity = {"config": cfg.to_dict(), "llm": opts.llm, "samples": opts.samples, "execute": opts.execute}
+    claim_results_dir(out_dir)
     _check_run_file(out_dir, identity)
     write_run_files(out_dir, cfg, opts, conditions, extra or {})
     rows_path = out_dir / ROWS_FILE
@@ -322,7 +360,8 @@ def run_eval(
         The records for ``rows`` x ``conditions`` (resumed and new), in row-major order.
 
     Raises:
-        RepoError: a row's repository folder is missing.
+        RepoError: a row's repository folder is missing, or leads outside ``repos``.
+        ResultsDirError: ``out`` is a file or a folder of files that mlrag did not write.
         ConfigError: duplicate condition names, or ``out`` holds another run (another base config, model,
             sample count or execution mode, or a condition of the same name with other overrides).
 
@@ -397,7 +436,7 @@ def evaluate_one(
     execs = None
     if options.execute:
         results = [execute_answer(c, repo / row.workdir, prefix_code=row.prefix_code,
-                                  timeout_s=options.exec_timeout_s) for c in codes]
+                                  timeout_s=options.exec_timeout_s, root=repo) for c in codes]
         execs = [r.outcome for r in results]
         rec["exec"] = [r.to_dict() for r in results]
     rec.update(

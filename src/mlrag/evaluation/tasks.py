@@ -18,8 +18,10 @@ Design choices:
 from __future__ import annotations
 
 import ast
+import codecs
 import json
 import logging
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +39,10 @@ _REQUIRED = ("github_id", "id", "instruction", "output", "type")
 
 class TaskSetError(MlragError, ValueError):
     """A task-set file or one of its rows is malformed."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a task row can hold")
 
 
 def parse_arguments(text: str | Mapping[str, Any] | None) -> dict[str, str]:
@@ -60,6 +66,8 @@ def parse_arguments(text: str | Mapping[str, Any] | None) -> dict[str, str]:
         return {}
     if isinstance(text, Mapping):
         value: Any = text
+    elif not isinstance(text, str):
+        raise TaskSetError(f"arguments must be a dict literal, got {type(text).__name__}")
     else:
         try:
             value = ast.literal_eval(text.strip())  # literals only: never eval untrusted rows
@@ -144,42 +152,107 @@ class TaskRow:
         return self.oracle.replace("\\n", "\n")
 
 
+def _int_field(d: Mapping[str, Any], key: str, where: str, *, optional: bool = False) -> int | None:
+    """An integer field: an int, an integral finite float or a digit string, within 64 bits."""
+    value = d.get(key)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool):
+        value = None
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,19}", value.strip()):
+        value = int(value)
+    if not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise TaskSetError(f"{where}: {key} must be an integer, got {str(d.get(key))[:40]!r}")
+    return value
+
+
+def _str_field(d: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str:
+    """A text field: a string (``None``/absent is ``""`` unless required; numbers are not text)."""
+    value = d.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise TaskSetError(f"{where}: {key} must be a non-empty string, got {str(value)[:40]!r}")
+    return value
+
+
+def check_relative(value: str, key: str, where: str) -> str:
+    """``value`` as a relative POSIX path that stays below its base folder (no ``..``, not absolute, no NUL).
+
+    Rows name folders under ``--repos`` (``repo_dir``) and inside a repository (``path``); a row that could
+    point elsewhere (``../../etc``, ``/home``, ``C:\\``, ``~``) is refused, never followed.
+    """
+    p = value.strip().replace("\\", "/")
+    if "\0" in p or p.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", p) or ".." in p.split("/"):
+        raise TaskSetError(
+            f"{where}: {key} {value[:80]!r} must be a relative path inside its folder (no '..', not absolute)"
+        )
+    return p
+
+
 def row_from_dict(d: Mapping[str, Any], where: str = "row") -> TaskRow:
-    """Build a ``TaskRow`` from one decoded JSON object (``where`` names it in errors)."""
+    """Build a ``TaskRow`` from one decoded JSON object (``where`` names it in errors).
+
+    Raises:
+        TaskSetError: a missing or mistyped field (a ``null`` instruction is not the text ``"None"``, numbers
+            must be finite 64-bit integers), or a ``repo_dir``/``path`` that leaves its folder.
+    """
     missing = [k for k in _REQUIRED if k not in d]
     if missing:
         raise TaskSetError(f"{where}: missing field(s) {', '.join(missing)}")
-    if d["type"] not in OUTPUT_TYPES:
-        raise TaskSetError(f"{where}: type {d['type']!r} is not one of {', '.join(OUTPUT_TYPES)}")
-    try:
-        github_id, row_id = int(d["github_id"]), int(d["id"])
-        repo_id = None if d.get("repo_id") is None else int(d["repo_id"])
-    except (TypeError, ValueError):
-        raise TaskSetError(f"{where}: github_id, id and repo_id must be integers") from None
+    if not isinstance(d["type"], str) or d["type"] not in OUTPUT_TYPES:
+        raise TaskSetError(f"{where}: type {str(d['type'])[:40]!r} is not one of {', '.join(OUTPUT_TYPES)}")
+    github_id = _int_field(d, "github_id", where)
+    row_id = _int_field(d, "id", where)
+    repo_id = _int_field(d, "repo_id", where, optional=True)
+    assert github_id is not None and row_id is not None  # not optional: _int_field raised otherwise
     raw = d.get("arguments") or ""
     try:
         arguments = parse_arguments(raw)
     except TaskSetError as e:
         raise TaskSetError(f"{where}: {e}") from None
-    repo_dir = str(d.get("repo_dir") or "")
-    if not repo_dir:
-        repo_dir = repo_dir_from_url(str(d.get("github") or ""))
+    repo_dir = _str_field(d, "repo_dir", where)
+    if not repo_dir.strip():
+        repo_dir = repo_dir_from_url(_str_field(d, "github", where))
+    repo_dir = check_relative(repo_dir, "repo_dir", where).strip("/")
+    if repo_dir in ("", "."):
+        raise TaskSetError(f"{where}: repo_dir must name a folder under the repositories folder")
     return TaskRow(
         github_id=github_id,
         id=row_id,
-        instruction=str(d["instruction"]),
-        output=str(d["output"]),
+        instruction=_str_field(d, "instruction", where, required=True),
+        output=_str_field(d, "output", where),
         type=str(d["type"]),
         arguments=arguments,
         arguments_raw=raw if isinstance(raw, str) else json.dumps(raw),
-        path=str(d.get("path") or ""),
-        oracle=str(d.get("oracle") or ""),
-        prefix_code=str(d.get("prefix_code") or ""),
+        path=check_relative(_str_field(d, "path", where), "path", where),
+        oracle=_str_field(d, "oracle", where),
+        prefix_code=_str_field(d, "prefix_code", where),
         repo_dir=repo_dir,
-        github=str(d.get("github") or ""),
+        github=_str_field(d, "github", where),
         repo_id=repo_id,
-        commit=str(d.get("commit") or ""),
+        commit=_str_field(d, "commit", where),
     )
+
+
+def read_text_file(p: Path) -> str:
+    """The text of a task-set file: UTF-8 (with or without BOM) or UTF-16 with a BOM; anything else (a binary
+    file, another encoding) is a ``TaskSetError``."""
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise TaskSetError(f"cannot read task set {p}: {e.strerror}") from None
+    try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise TaskSetError(f"task set {p} is not UTF-8 (or UTF-16) text: undecodable byte at {e.start}") from None
+    if "\0" in text:
+        raise TaskSetError(f"task set {p} holds NUL bytes: a binary file, not JSONL")
+    return text
 
 
 def load_tasks(
@@ -209,26 +282,28 @@ def load_tasks(
     wanted = set(repos) if repos is not None else None
     rows: list[TaskRow] = []
     seen: dict[tuple[int, int], int] = {}
-    with p.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{p}:{lineno}"
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TaskSetError(f"{where}: not valid JSON ({e.msg})") from None
-            if not isinstance(d, dict):
-                raise TaskSetError(f"{where}: expected a JSON object, got {type(d).__name__}")
-            row = row_from_dict(d, where)
-            if row.key in seen:
-                raise TaskSetError(
-                    f"{where}: duplicate key (github_id, id) = {row.key}, first on line {seen[row.key]}"
-                )
-            seen[row.key] = lineno
-            if wanted is not None and row.repo_dir not in wanted:
-                continue
-            rows.append(row)
+    for lineno, line in enumerate(read_text_file(p).split("\n"), 1):
+        if not line.strip():
+            continue
+        where = f"{p}:{lineno}"
+        try:
+            d = json.loads(line, parse_constant=_no_constant)
+        except (json.JSONDecodeError, RecursionError) as e:
+            msg = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+            raise TaskSetError(f"{where}: not valid JSON ({msg})") from None
+        except ValueError as e:  # NaN/Infinity, or an integer with too many digits
+            raise TaskSetError(f"{where}: not valid JSON ({e})") from None
+        if not isinstance(d, dict):
+            raise TaskSetError(f"{where}: expected a JSON object, got {type(d).__name__}")
+        row = row_from_dict(d, where)
+        if row.key in seen:
+            raise TaskSetError(
+                f"{where}: duplicate key (github_id, id) = {row.key}, first on line {seen[row.key]}"
+            )
+        seen[row.key] = lineno
+        if wanted is not None and row.repo_dir not in wanted:
+            continue
+        rows.append(row)
     if per_repo is not None:
         if per_repo < 0:
             raise TaskSetError(f"per_repo must be >= 0, got {per_repo}")
