@@ -61,6 +61,7 @@ class ChunkingConfig:
     merge_tokens: int = 96  # tiny neighbouring sections are merged up to this size
     embed_header: bool = True  # prefix "path > heading" to the text given to the embedder
     cards: bool = True  # derive argument cards from argparse/click/typer/fire scripts
+    data_like: bool = True  # flag units whose content reads as data (numbers, logs, dumps): meta["data_like"]
 
     def __post_init__(self) -> None:
         if self.section_max_tokens < 0:
@@ -90,6 +91,7 @@ class EmbeddingConfig:
 
 
 EMBEDDING_BACKENDS = ("torch", "onnx", "onnx-int8")
+DENSE_MODES = ("lazy", "full", "off")
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,11 @@ class RetrievalConfig:
     readme_slot: int = 1  # the best root-README unit that shows a command is moved up to this rank (0 = off)
     parent_max_chars: int = 0  # context_unit=parent: use a parent only up to this size, else the unit (0 = any)
     follow_links: bool = True  # a hit on an argument card brings the README/shell chunks that run the script
+    data_like: str = "lexical"  # units flagged data-like: lexical (BM25 only, never dense) | skip (never) | all
+    section_windows: bool = True  # a section longer than the budget left: its windows that match the task
+    # lazy: a first search builds the lexical index only and embeds per query what can reach the context
+    # (cached); full: embed every unit before the first search; off: never embed (BM25 and the path prior)
+    dense: str = "lazy"
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,7 @@ class GenerationConfig:
     prompt: str = "mlrag"  # template name in configs/prompts/ (mlrag | mlbench) or a path
     output_type: str = "auto"  # auto | bash | python
     strategy: str = "task"  # task | draft | none
+    mode: str = "auto"  # auto | structured | free: structured = the model chooses, mlrag renders the command
     grounding: bool = True
     repair: bool = True
     cache: bool = True  # on-disk cache of model outputs keyed by (prompt, model, decoding parameters)
@@ -211,10 +219,13 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "embedding.device": (),  # free-form but checked below
     "store.backend": ("faiss", "numpy", "chroma"),
     "retrieval.mode": ("dense", "bm25", "hybrid"),
+    "retrieval.data_like": ("lexical", "skip", "all"),
     "retrieval.fusion": ("rrf", "weighted"),
     "retrieval.context_unit": ("chunk", "parent"),
+    "retrieval.dense": DENSE_MODES,
     "generation.output_type": ("auto", "bash", "python"),
     "generation.strategy": ("task", "draft", "none"),
+    "generation.mode": ("auto", "structured", "free"),
 }
 _POSITIVE = {
     "walk.max_file_bytes",
@@ -242,6 +253,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"embedding.device: {dev!r} is not auto, cpu, cuda, cuda:N or mps")
     if not 0.0 <= flat["retrieval.dense_weight"] <= 1.0:
         raise ConfigError(f"retrieval.dense_weight: must be in [0, 1], got {flat['retrieval.dense_weight']!r}")
+    if flat["retrieval.dense"] == "off" and flat["retrieval.mode"] == "dense":
+        raise ConfigError("retrieval.mode: 'dense' needs dense vectors, but retrieval.dense is 'off'; use hybrid or bm25")
     if flat["generation.temperature"] < 0:
         raise ConfigError(f"generation.temperature: must be >= 0, got {flat['generation.temperature']!r}")
     if flat["chunking.context_max_tokens"] < flat["chunking.max_tokens"]:

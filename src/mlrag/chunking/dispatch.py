@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .base import ChunkSet, CountTokens, windows_chunkset
 from .cards import CliSpec, extract_cli
+from .datalike import flag_data_like
 from .linking import link_cards
 from .markdown import chunk_markdown
 from .notebook import chunk_notebook
@@ -81,7 +82,9 @@ def chunk_files(
 ) -> ChunkSet:
     """Chunk many files: units in input order, then one argument card per script with a command-line interface.
 
-    Cards and the README/shell chunks that run their scripts link to each other (``Chunk.links``).
+    Cards and the README/shell chunks that run their scripts link to each other (``Chunk.links``). With
+    ``config.data_like`` (the default), units whose content reads as data carry ``meta["data_like"] = True``
+    (``chunking.datalike``).
 
     Example:
         >>> from mlrag.config import ChunkingConfig
@@ -107,5 +110,6 @@ def chunk_files(
             spec = extract_cli(text, tree)
             if spec is not None:
                 specs[path] = spec
-    out = ChunkSet(tuple(c for p in parts for c in p.units), tuple(c for p in parts for c in p.contexts))
+    units = tuple(c for p in parts for c in p.units)
+    out = ChunkSet(flag_data_like(units) if config.data_like else units, tuple(c for p in parts for c in p.contexts))
     return link_cards(out, specs, config, count_tokens or approx_tokens) if config.cards else out

@@ -12,6 +12,12 @@ Rules, applied in rank order:
   merged with the lines between them, when the joined passage fits the budget: several hits in one section
   say that the section is what the task needs, and a prompt reads one contiguous passage better than pieces
   of it (the "auto-merging" of hierarchical retrievers, bounded by the section's size).
+- Long sections (``query`` given, ``windows=True``): when a unit's parent does not fit the budget left, the hit
+  is not the unit alone nor the section's first characters but the *windows* of its section (the level-2
+  context, else the parent) that match the query: the section's blocks (paragraphs and fenced code blocks) that
+  share the most query tokens, the matched unit's block first, in file order, under the section's heading path,
+  up to half the budget (or what is left, when less). Such a hit is derived text (not one slice of the file)
+  and merges with nothing.
 - ``budget_chars`` (0 = no limit) caps the summed ``Hit.text`` lengths: the hit that crosses it is cut at a line
   boundary (when at least ``MIN_PIECE`` characters remain), and packing stops there.
 """
@@ -22,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..types import Chunk, Hit
+from .tokenize import code_tokens
 
 MIN_PIECE = 200  # a cut hit shorter than this is left out rather than added as a stub
 
@@ -85,6 +92,72 @@ def _span(section: Chunk, start: int, end: int) -> tuple[int, int, str] | None:
     return start, end, text
 
 
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """``text``'s blocks as ``(first, last)`` 0-based line indices: runs of non-blank lines, a fenced code block
+    (blank lines included) kept whole."""
+    out: list[tuple[int, int]] = []
+    start: int | None = None
+    fence = False
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fence = not fence
+        if not stripped and not fence:
+            if start is not None:
+                out.append((start, i - 1))
+                start = None
+        elif start is None:
+            start = i
+    if start is not None:
+        out.append((start, len(lines) - 1))
+    return out
+
+
+def section_windows(section: Chunk, unit: Chunk, query: str, limit: int) -> str:
+    """The blocks of ``section`` that match ``query`` best, at most ``limit`` characters, in file order, under
+    the section's heading path; the block holding ``unit``'s first line comes first in the choice, then blocks by
+    the number of distinct query tokens they hold (ties: earlier first). Skipped stretches are marked ``...``.
+
+    Example:
+        >>> text = section_windows(section, unit, "train with --lr", 2000)  # doctest: +SKIP
+    """
+    lines = section.text.split("\n")
+    blocks = _blocks(section.text)
+    if not blocks:
+        return _cut(section.text, limit)
+    wanted = set(code_tokens(query))
+    own = unit.start_line - section.start_line
+
+    def score(b: tuple[int, int]) -> tuple[int, int, int]:
+        toks = set(code_tokens("\n".join(lines[b[0] : b[1] + 1])))
+        return (int(b[0] <= own <= b[1]), len(wanted & toks), -b[0])
+
+    head = f"{section.title}\n" if section.title else ""
+    chosen: list[tuple[int, int]] = []
+    used = len(head)
+    for b in sorted(blocks, key=score, reverse=True):
+        size = sum(len(x) + 1 for x in lines[b[0] : b[1] + 1]) + 4
+        if used + size > limit:
+            continue
+        if chosen and score(b)[1] == 0:
+            break  # blocks sharing no query word add nothing the prompt needs
+        chosen.append(b)
+        used += size
+    if not chosen:
+        return _cut(section.text, limit)
+    parts: list[str] = []
+    prev = -1
+    for a, z in sorted(chosen):
+        if a > prev + 1 and (prev >= 0 or a > 0):
+            parts.append("...\n")
+        parts.append("".join(x + "\n" for x in lines[a : z + 1]))
+        prev = z
+    if head and chosen and sorted(chosen)[0][0] == 0:
+        head = ""  # the section's own first lines (its heading) are there
+    return head + "".join(parts)
+
+
 def pack(
     ranked: Sequence[tuple[Chunk, float]],
     contexts: Mapping[str, Chunk],
@@ -94,6 +167,8 @@ def pack(
     budget_chars: int = 0,
     repo: str = "",
     parent_max_chars: int = 0,
+    query: str = "",
+    windows: bool = True,
 ) -> list[Hit]:
     """Turn ranked units into at most ``k`` deduplicated hits within ``budget_chars``.
 
@@ -117,6 +192,16 @@ def pack(
             if fits or len(unit.text) >= len(parent.text):
                 target = parent
                 seen_parents.add(parent.id)
+            elif windows and query:
+                outer = contexts.get(unit.meta.get("section_id") or "")
+                source = outer if outer is not None and not outer.derived else parent
+                limit = min(budget_chars - total, max(len(unit.text), budget_chars // 2))
+                text = section_windows(source, unit, query, limit)
+                if len(text) > len(unit.text):
+                    seen_parents.add(parent.id)
+                    slots.append(_Slot(text, source.path, source.start_line, source.end_line, score, unit, True))
+                    total += len(text)
+                    continue
         section = unit.meta.get("section_id") if context_unit == "parent" else None
         new = _Slot(target.text, target.path, target.start_line, target.end_line, score, unit, target.derived, section)
         merged = False

@@ -79,5 +79,7 @@ class MultiIndex:
             context_unit=context_unit or cfg.context_unit,
             budget_chars=cfg.budget_chars if budget_chars is None else budget_chars,
             parent_max_chars=cfg.parent_max_chars,
+            query=query,
+            windows=cfg.section_windows,
         )
         return [replace(h, repo=owner.get(h.chunk.id, "")) for h in hits]

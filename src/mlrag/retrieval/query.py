@@ -5,6 +5,11 @@ Users write "learning rate", "batch size", "number of epochs", "image size"; scr
 phrase of ``ABBREVIATIONS`` found in the query adds its code forms, but only those that occur in the
 repository's own vocabulary (the BM25 index), so an expansion never adds a term the corpus does not have.
 The expanded query feeds BM25 only; the dense query stays the user's text.
+
+Beyond the table (general ML words only: nothing about one task family or repository), two adjacent query words
+add the repository's own ``snake_case`` names whose two parts are prefixes of them, three letters or more
+(``sequence length`` -> ``seq_len``, ``hidden channels`` -> ``hidden_channels``): the vocabulary, not a list,
+says which abbreviations a repository uses.
 """
 
 from __future__ import annotations
@@ -30,9 +35,6 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "heads": ("num_heads", "n_heads"),
     "weight decay": ("weight_decay", "wd"),
     "checkpoint": ("ckpt",),
-    "sequence length": ("seq_len",),
-    "prediction length": ("pred_len",),
-    "label length": ("label_len",),
     "gpu": ("gpu", "cuda"),
     "iterations": ("iters", "n_iter"),
     "configuration": ("config", "cfg"),
@@ -41,6 +43,46 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "pretrained": ("pretrained", "ckpt"),
 }
 _PATTERNS = [(re.compile(rf"\b{re.escape(p)}\b", re.IGNORECASE), forms) for p, forms in ABBREVIATIONS.items()]
+
+
+_QWORDS = re.compile(r"[A-Za-z]{3,}")
+
+
+def _prefix_pairs(vocabulary: Collection[str]) -> dict[tuple[str, str], list[str]]:
+    """``(first 3 letters, first 3 letters)`` of two-part ``snake_case`` names of ``vocabulary`` -> the names."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for name in vocabulary:
+        parts = name.lstrip("-").split("_")
+        if len(parts) == 2 and all(len(p) >= 3 and p.isalpha() for p in parts):
+            out.setdefault((parts[0][:3], parts[1][:3]), []).append(name.lstrip("-"))
+    return out
+
+
+_PAIRS_CACHE: dict[int, tuple[Collection[str], dict[tuple[str, str], list[str]]]] = {}
+
+
+def prefix_names(query: str, vocabulary: Collection[str]) -> list[str]:
+    """``snake_case`` names of ``vocabulary`` whose two parts are prefixes of two adjacent query words.
+
+    Example:
+        >>> prefix_names("a sequence length of 96", {"seq_len", "pred_len"})
+        ['seq_len']
+    """
+    cached = _PAIRS_CACHE.get(id(vocabulary))
+    if cached is None or cached[0] is not vocabulary:
+        if len(_PAIRS_CACHE) > 8:
+            _PAIRS_CACHE.clear()
+        cached = (vocabulary, _prefix_pairs(vocabulary))
+        _PAIRS_CACHE[id(vocabulary)] = cached
+    pairs = cached[1]
+    words = [w.lower() for w in _QWORDS.findall(query)]
+    out: list[str] = []
+    for a, b in zip(words, words[1:]):
+        for name in pairs.get((a[:3], b[:3]), ()):
+            x, y = name.split("_")
+            if a.startswith(x) and b.startswith(y) and name not in out:
+                out.append(name)
+    return sorted(out)
 
 
 def expand_query(query: str, vocabulary: Collection[str], *, stem: bool = True) -> str:
@@ -58,4 +100,7 @@ def expand_query(query: str, vocabulary: Collection[str], *, stem: bool = True) 
             toks = code_tokens(form, stem=stem)
             if toks and all(t in vocabulary for t in toks) and form not in extra:
                 extra.append(form)
+    for name in prefix_names(query, vocabulary):
+        if name not in extra:
+            extra.append(name)
     return f"{query} {' '.join(extra)}" if extra else query
