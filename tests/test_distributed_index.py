@@ -48,7 +48,7 @@ def _cfg(index_dir: Path, model: str = "fake") -> Config:
 
 
 def _single(repo: str, cfg: Config) -> Index:
-    return Index.open(Path(repo), cfg, name=Path(repo).name, progress=False)
+    return Index.open(Path(repo), cfg, name=Path(repo).name, progress=False, dense="full")  # as `mlrag index`
 
 
 def _same_index(ray_idx: Index, ref: Index, atol: float) -> None:

@@ -12,6 +12,7 @@ import pytest
 from mlrag.config import Config
 from mlrag.errors import IndexMismatchError
 from mlrag.index import FORMAT_VERSION, Index
+from mlrag.index.manifest import MARKER_TEXT
 
 pytest.importorskip("faiss")
 pytest.importorskip("bm25s")
@@ -48,7 +49,10 @@ def repo(tmp_path: Path) -> Path:
 
 
 def _cfg(tmp_path: Path, **store: object) -> Config:
-    return Config().replace({"embedding": {"model": "fake"}, "store": store or {"backend": "faiss"}})
+    """Full dense indexes (every unit embedded before the first search); lazy ones: test_index_lazy.py."""
+    return Config().replace(
+        {"embedding": {"model": "fake"}, "store": store or {"backend": "faiss"}, "retrieval": {"dense": "full"}}
+    )
 
 
 def _open(repo: Path, cfg: Config, tmp_path: Path) -> Index:
@@ -146,7 +150,7 @@ def test_embedder_change_rebuilds_everything(repo: Path, tmp_path: Path) -> None
 
 def _build_in_process(args: tuple[str, str]) -> tuple[int, int]:
     repo, index_dir = args
-    cfg = Config().replace({"embedding": {"model": "fake"}})
+    cfg = Config().replace({"embedding": {"model": "fake"}, "retrieval": {"dense": "full"}})
     idx = Index.open(Path(repo), cfg, name="graphlab", out=Path(index_dir) / "graphlab", progress=False)
     return idx.stats.embedded, len(idx.chunks)
 
@@ -197,9 +201,14 @@ def test_stale_temporary_folders_are_removed(repo: Path, tmp_path: Path) -> None
     out = tmp_path / "indexes" / "graphlab"
     stale = out.parent / ".graphlab.tmp-999999999"
     stale.mkdir(parents=True)
+    (stale / ".mlrag-index").write_text(MARKER_TEXT)  # every build marks its folder first
     (stale / "vectors.npy").write_bytes(b"partial")
+    foreign = out.parent / ".graphlab.old-999999998"  # same name pattern, not mlrag's: never deleted
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
     _open(repo, _cfg(tmp_path), tmp_path)
     assert not stale.exists()
+    assert (foreign / "notes.txt").read_text() == "mine"
 
 
 def test_card_hits_bring_the_readme_lines_that_run_the_script(repo: Path, tmp_path: Path) -> None:

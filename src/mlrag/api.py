@@ -85,10 +85,10 @@ def chunk_repo(repo: RepoLike, *, config: ConfigLike = None) -> list[Chunk]:
 
 
 def build_index(repo: RepoLike, *, config: ConfigLike = None, out: str | os.PathLike[str] | None = None) -> "Index":
-    """Build (or incrementally update) the index of a repository and return it.
+    """Build (or incrementally update) the full index of a repository (every unit embedded) and return it.
 
     The index lives in ``out`` or under the index folder (``indexes/`` by default, ``index_dir`` in the config,
-    or the ``MLRAG_INDEX_DIR`` environment variable).
+    or the ``MLRAG_INDEX_DIR`` environment variable). ``out`` must be a new or empty folder or an mlrag index.
     """
     from .index import Index
 
@@ -102,6 +102,7 @@ def build_index(repo: RepoLike, *, config: ConfigLike = None, out: str | os.Path
         name=resolved.name,
         out=Path(out) if out is not None else None,
         progress=cfg.progress,
+        dense="full",
     )
 
 
@@ -112,7 +113,13 @@ def _is_index(obj: object) -> bool:
 
 
 def _open(repo: RepoLike, cfg: Config) -> "Index":
-    return build_index(repo, config=cfg)
+    """The index a search uses: built as ``retrieval.dense`` says (lazy: lexical first) when not current."""
+    from .index import Index
+
+    if _is_index(repo):
+        return repo  # type: ignore[return-value]
+    resolved = _resolve(repo, cfg)
+    return Index.open(resolved.root, cfg, name=resolved.name, progress=cfg.progress)
 
 
 def retrieve(task: str, repo: RepoLike, k: int = 5, **options: Any) -> list[Hit]:

@@ -77,7 +77,8 @@ class _Scan:
 
 def _scan(spec: str, config: Config, index_dir: str, on_repo: Callable[[str], None] | None) -> _Scan:
     from ..chunking import chunk_files, embed_text
-    from ..index import _is_current, _read_manifest, hash8, token_counter_for
+    from ..index import hash8, is_current, read_manifest, token_counter_for
+    from ..index.folders import check_output, drop_excluded, walk_excluding
     from ..repo import resolve_repo, walk_repo
     from .shards import FileSha
 
@@ -87,10 +88,12 @@ def _scan(spec: str, config: Config, index_dir: str, on_repo: Callable[[str], No
     resolved = resolve_repo(spec, Path(index_dir) / ".cache")
     root = resolved.root.resolve()
     out = Path(index_dir) / f"{resolved.name}-{hash8(str(root))}"
-    files = walk_repo(root, config.walk)
+    check_output(out, root, Path(index_dir))
+    walk, excluded = walk_excluding(config.walk, root, config, out)
+    files = drop_excluded(walk_repo(root, walk), excluded)
     shas = [FileSha(f.path, f.sha) for f in files]
-    manifest = _read_manifest(out)
-    if manifest is not None and _is_current(manifest, files, config, root):
+    manifest = read_manifest(out)
+    if manifest is not None and is_current(manifest, files, config, root, dense="full"):
         n = int(manifest.get("counts", {}).get("units", 0))
         return _Scan(spec, resolved.name, root, out, shas, True, chunks=n, t0=t0)
     chunked = chunk_files(((f.path, f.text) for f in files), config.chunking, token_counter_for(config))
@@ -109,9 +112,11 @@ def _identity(config: Config) -> tuple[str, int]:
 
 
 def _plan(scan: _Scan, config: Config, ident: tuple[str, int]) -> tuple[np.ndarray, list[int]]:
+    from ..index.writer import never_embedded
     from .shards import reuse_vectors
 
-    return reuse_vectors(scan.out, config, ident[0], ident[1], scan.texts)
+    skip = sorted(never_embedded(scan.units, config))
+    return reuse_vectors(scan.out, config, ident[0], ident[1], scan.texts, skip)
 
 
 def _write(scan: _Scan, config: Config, ident: tuple[str, int], vectors: np.ndarray, new_rows: list[int]) -> BuildStats:

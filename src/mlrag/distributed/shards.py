@@ -1,9 +1,9 @@
 """Writing one repository's index folder from precomputed chunks and vectors (a shard of a distributed build).
 
 ``mlrag.index.build_into`` chunks, embeds and writes in one process. A Ray build does the chunking and the
-embedding elsewhere, so this module holds only the writing half: the same files, written by the same helpers of
-``mlrag.index`` (``_write_store``, ``_write_jsonl``, ``expected_manifest``, ``replace_folder``, ``_lock``), in
-the same order, under the same lock and atomic rename. A shard is therefore an ordinary index folder:
+embedding elsewhere, so this module holds only the writing half: the same files, written by the same writer
+(``mlrag.index.writer.write_index_files``), under the same lock, checks and atomic rename (``index.folders``).
+A shard is therefore an ordinary index folder:
 ``Index.load``/``Index.open``/``MultiIndex`` read it, and a later single-process ``Index.open`` reuses it.
 
 Design choice: the writing itself is ``mlrag.index.write_index_files``, the same function ``build_into`` ends
@@ -13,7 +13,6 @@ with the rows embedded for this build). A test compares a shard with a single-pr
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -24,7 +23,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..config import Config
-from ..index import BuildStats, _copy_previous, _lock, _remove_stale, write_index_files
+from ..index.folders import check_output, lock, new_tmp, remove_stale, writable_parent
+from ..index.update import copy_previous, open_cache
+from ..index.writer import BuildStats, Corpus, DenseVectors, never_embedded, write_index_files
 from ..types import Chunk
 
 
@@ -37,20 +38,27 @@ class FileSha:
 
 
 def reuse_vectors(
-    out: Path, config: Config, embedder_id: str, dim: int, texts: Sequence[str]
+    out: Path,
+    config: Config,
+    embedder_id: str,
+    dim: int,
+    texts: Sequence[str],
+    skip: Sequence[int] = (),
 ) -> tuple[np.ndarray, list[int]]:
     """Vectors known without embedding, and the rows still to embed.
 
     Rows are filled from the previous index at ``out`` (matched by text hash, as ``build_into`` does), then from
-    the embedding cache beside the indexes; returns ``(vectors (n, dim) float32, rows to embed)``.
+    the embedding cache beside the indexes; rows in ``skip`` (data-like units) stay zero and are never
+    embedded. Returns ``(vectors (n, dim) float32, rows to embed)``.
     """
-    from ..embedding import EmbeddingCache
-
     vectors = np.zeros((len(texts), dim), dtype=np.float32)
-    filled = _copy_previous(out, config, SimpleNamespace(id=embedder_id, dim=dim), texts, vectors)
-    todo = [i for i in range(len(texts)) if i not in filled]
-    if todo and config.embedding.cache:
-        cache = EmbeddingCache(out.parent / "embeddings.sqlite")
+    filled = copy_previous(out, config, SimpleNamespace(id=embedder_id, dim=dim), texts, vectors)
+    skipped = set(skip)
+    if skipped:
+        vectors[sorted(skipped)] = 0.0
+    todo = [i for i in range(len(texts)) if i not in filled and i not in skipped]
+    cache = open_cache(out.parent) if todo and config.embedding.cache else None
+    if cache is not None:
         try:
             found = cache.get_many(embedder_id, [texts[i] for i in todo])
         finally:
@@ -82,31 +90,28 @@ def write_shard(
     ``new_rows`` are the rows embedded for this build; their vectors (with ``texts``) go into the embedding
     cache, so a later build of any repository holding the same text embeds nothing.
     """
-    from ..embedding import EmbeddingCache
-
     t0 = time.perf_counter() if t0 is None else t0
     if vectors.shape != (len(units), dim):
         raise ValueError(f"vectors {vectors.shape} for {len(units)} units of dim {dim}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if new_rows and config.embedding.cache:
-        cache = EmbeddingCache(out.parent / "embeddings.sqlite")
+    check_output(out, root)
+    writable_parent(out)
+    cache = open_cache(out.parent) if new_rows and config.embedding.cache else None
+    if cache is not None:
         try:
             cache.put_many(embedder_id, [texts[i] for i in new_rows], vectors[list(new_rows)])
         finally:
             cache.close()
-    with _lock(out):
-        _remove_stale(out)
-        tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+    with lock(out):
+        check_output(out, root)
+        remove_stale(out)
+        tmp = new_tmp(out)
         try:
             mm = np.lib.format.open_memmap(tmp / "vectors.npy", mode="w+", dtype=np.float32, shape=vectors.shape)
             mm[:] = vectors
             mm.flush()
-            stats = write_index_files(
-                tmp, out, root, name, files, config, units, contexts, mm,
-                embedder_id=embedder_id, dim=dim, embedded=len(new_rows), t0=t0,
-            )
+            corpus = Corpus(root, name, files, units, contexts)
+            dense = DenseVectors(mm, embedder_id, dim, len(new_rows), skip=never_embedded(units, config))
+            stats = write_index_files(tmp, out, corpus, config, dense, t0=t0)
             del mm
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -113,10 +114,15 @@ def embed_many(
     vecs = out if out is not None else np.zeros((n, embedder.dim), dtype=np.float32)
     todo = list(range(n))
     if cache is not None and n:
-        found = cache.get_many(embedder.id, texts)
+        try:
+            found = cache.get_many(embedder.id, texts)
+        except sqlite3.Error as e:
+            log.warning("embedding cache %s is unreadable (%s); embedding without it", cache.path, e)
+            found, cache = {}, None
         for i, v in found.items():
-            vecs[dest[i]] = v
-        todo = [i for i in range(n) if i not in found]
+            if v.shape == (embedder.dim,):
+                vecs[dest[i]] = v
+        todo = [i for i in range(n) if i not in found or found[i].shape != (embedder.dim,)]
     if not todo:
         return vecs, 0
     group = group or max(1, int(getattr(embedder, "batch_size", 64)) * 16)
@@ -127,7 +133,11 @@ def embed_many(
             part = embedder.embed_batch([texts[i] for i in idx])
             vecs[[dest[i] for i in idx]] = part
             if cache is not None:
-                cache.put_many(embedder.id, [texts[i] for i in idx], part)
+                try:
+                    cache.put_many(embedder.id, [texts[i] for i in idx], part)
+                except sqlite3.Error as e:
+                    log.warning("embedding cache %s cannot be written (%s); continuing without it", cache.path, e)
+                    cache = None
             bar.update(len(idx))
     finally:
         bar.close()

@@ -3,6 +3,11 @@
 ``Searcher`` holds the units (row order), their lexical index, the vector store with its key -> row map and the
 row-aligned vector matrix; it knows nothing about files on disk (that is ``mlrag.index``). The query embedder is
 passed as a zero-argument callable so that BM25-only searches never load a model.
+
+Lazy dense search (``retrieval.dense=lazy`` on an index without stored vectors): ``dense_rows`` computes vectors
+on demand; before each dense ranking the rows that can reach the context (``lazy_candidates``: the BM25 and
+path-prior candidates, the root README, the cards of those files) are embedded (cached) and the dense ranking
+runs over the rows that have a vector. ``retrieval.dense=off`` ranks without dense vectors (hybrid = BM25).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -26,6 +32,16 @@ from .paths import PathIndex
 from .query import expand_query
 
 MODES = ("dense", "bm25", "hybrid")
+
+
+class DenseRows(Protocol):
+    """Which rows have a vector, and (``lazy``) a way to compute more (``mlrag.index.lazy``)."""
+
+    lazy: bool
+    available: np.ndarray  # bool (units,)
+    vectors: np.ndarray  # (units, dim)
+
+    def ensure(self, rows: np.ndarray) -> None: ...
 # a README unit that shows how to run something: a fenced block or a command line
 _RUNS = re.compile(
     r"^\s*(?:```|~~~|\$ |(?:python3?|bash|sh|torchrun|accelerate|deepspeed|CUDA_VISIBLE_DEVICES=\S*)\s)", re.M
@@ -69,8 +85,11 @@ class Searcher:
         embedder: Callable[[], Embedder],
         config: RetrievalConfig,
         repo: str = "",
+        dense_rows: DenseRows | None = None,
     ) -> None:
         self.units = units
+        self.dense_rows = dense_rows  # None: every row has a vector in ``vectors`` and the store
+        self._lazy_allowed = np.zeros(len(units), dtype=bool)  # lazy: the current query's rows with a vector
         self.contexts = contexts
         self.lexical = lexical
         self.store = store
@@ -83,6 +102,8 @@ class Searcher:
             self.key_to_row.setdefault(chunk_key(u.id), row)
         self._paths = [u.path for u in units]
         self._kinds = np.array([u.kind for u in units], dtype=object)
+        # units whose content reads as data (``chunking.datalike``): out of dense rankings (``retrieval.data_like``)
+        self._data_like = np.array([bool(u.meta.get("data_like")) for u in units], dtype=bool)
         self._masks: dict[tuple[tuple[str, ...], tuple[str, ...]], np.ndarray] = {}
         self._readme = np.array([_is_root_readme(p) for p in self._paths], dtype=bool)
         self._vocab: set[str] | None = None
@@ -133,11 +154,17 @@ class Searcher:
         mode = mode or cfg.mode
         if mode not in MODES:
             raise ConfigError(f"retrieval mode {mode!r} is not one of {', '.join(MODES)}")
+        if cfg.dense == "off" and mode != "bm25":
+            if mode == "dense":
+                raise ConfigError("retrieval mode 'dense' needs dense vectors, but retrieval.dense is 'off'")
+            mode = "bm25"
         filt = self.mask(paths, kinds)
         if mask is not None:
             mask = mask if filt is None else mask & filt
         else:
             mask = filt
+        if cfg.data_like == "skip" and self._data_like.any():
+            mask = ~self._data_like if mask is None else mask & ~self._data_like
         if mask is not None and not mask.any():
             return []
         lists: list[Ranked] = []
@@ -150,8 +177,20 @@ class Searcher:
             lists.append(self.lexical.search(lexical_query, n, mask))
         if mode in ("dense", "hybrid"):
             qv = qvec if qvec is not None else self.query_vector(query)
+            if self.dense_rows is not None and self.dense_rows.lazy:
+                cand = self.lazy_candidates(query, n, mask)
+                self.dense_rows.ensure(cand)
+                self.vectors = self.dense_rows.vectors
+                # this query's candidates only (not every row embedded so far): the ranking does not depend on
+                # what was searched before
+                self._lazy_allowed = np.zeros(len(self.units), dtype=bool)
+                self._lazy_allowed[cand] = True
+                self._lazy_allowed &= self.dense_rows.available
             lists.append(
-                dense_search(qv, n, store=self.store, key_to_row=self.key_to_row, vectors=self.vectors, mask=mask)
+                dense_search(
+                    qv, n, store=self.store, key_to_row=self.key_to_row, vectors=self.vectors,
+                    mask=self._with_vectors(self._dense_mask(mask)),
+                )
             )
         weights = [1.0] * len(lists)
         if cfg.path_prior > 0:
@@ -165,7 +204,8 @@ class Searcher:
             rmask = self._readme if mask is None else self._readme & mask
             if mode == "dense":
                 extra = dense_search(
-                    qv, n, store=self.store, key_to_row=self.key_to_row, vectors=self.vectors, mask=rmask
+                    qv, n, store=self.store, key_to_row=self.key_to_row, vectors=self.vectors,
+                    mask=self._with_vectors(self._dense_mask(rmask)),
                 )
             else:
                 extra = self.lexical.search(query, n, rmask)
@@ -202,14 +242,49 @@ class Searcher:
             ranked = self.readme_slot(query, ranked, cfg.readme_slot)
         return ranked
 
-    def path_ranking(self, query: str, lexical_query: str, n: int, mode: str, mask: np.ndarray | None) -> Ranked:
-        """Units of the files whose path names the query (see ``retrieval.paths``): best file first, and within
-        equally named files the order of the content retrievers restricted to those files."""
+    def _dense_mask(self, mask: np.ndarray | None) -> np.ndarray | None:
+        """``mask`` without the data-like units unless ``retrieval.data_like`` is ``all`` (they rank by BM25 only)."""
+        if self.config.data_like == "all" or not self._data_like.any():
+            return mask
+        return ~self._data_like if mask is None else mask & ~self._data_like
+
+    def _with_vectors(self, mask: np.ndarray | None) -> np.ndarray | None:
+        """``mask`` restricted to the rows that have a vector (unchanged when every row has one)."""
+        if self.dense_rows is None or (mask is None and not self.dense_rows.lazy):
+            return mask  # the store holds exactly the rows with a vector
+        allowed = self._lazy_allowed if self.dense_rows.lazy else self.dense_rows.available
+        return allowed if mask is None else mask & allowed
+
+    def lazy_candidates(self, query: str, n: int, mask: np.ndarray | None) -> np.ndarray:
+        """The rows a lazy dense ranking scores for ``query``: what can reach the context. The BM25 top ``n``
+        (expanded query), the BM25 top ``n`` of the files the path prior names, every root-README unit (the
+        README slot's pool), and the argument cards of the files among those candidates."""
+        lexical_query = query
+        if self.config.query_expansion:
+            if self._vocab is None:
+                self._vocab = self.lexical.vocabulary()
+            lexical_query = expand_query(query, self._vocab, stem=self.lexical.stem)
+        rows = [row for row, _ in self.lexical.search(lexical_query, n, mask)]
+        if self.config.path_prior > 0:
+            pmask, _ = self._path_rows(query, mask)
+            if pmask is not None:
+                rows += [row for row, _ in self.lexical.search(lexical_query, n, pmask)]
+        readme = self._readme if mask is None else self._readme & mask
+        rows += np.flatnonzero(readme).tolist()
+        files = {self._paths[row] for row in rows}
+        cards = (self._kinds == "card") & np.array([p in files for p in self._paths], dtype=bool)
+        if mask is not None:
+            cards &= mask
+        rows += np.flatnonzero(cards).tolist()
+        return np.unique(np.asarray(rows, dtype=np.int64))
+
+    def _path_rows(self, query: str, mask: np.ndarray | None) -> tuple[np.ndarray | None, dict[str, float]]:
+        """(rows of the files whose path names ``query``, within ``mask``; their path scores), or (None, {})."""
         if self._path_index is None:
             self._path_index = PathIndex(self._paths)
         scores = self._path_index.scores(query)
         if not scores:
-            return []
+            return None, {}
         if self._rows_of_path is None:
             by_path: dict[str, list[int]] = {}
             for row, path in enumerate(self._paths):
@@ -220,7 +295,13 @@ class Searcher:
             pmask[self._rows_of_path[path]] = True
         if mask is not None:
             pmask &= mask
-        if not pmask.any():
+        return (pmask, scores) if pmask.any() else (None, {})
+
+    def path_ranking(self, query: str, lexical_query: str, n: int, mode: str, mask: np.ndarray | None) -> Ranked:
+        """Units of the files whose path names the query (see ``retrieval.paths``): best file first, and within
+        equally named files the order of the content retrievers restricted to those files."""
+        pmask, scores = self._path_rows(query, mask)
+        if pmask is None:
             return []
         inner: list[Ranked] = []
         if mode in ("bm25", "hybrid"):
@@ -228,7 +309,10 @@ class Searcher:
         if mode in ("dense", "hybrid"):
             qv = self.query_vector(query)
             inner.append(
-                dense_search(qv, n, store=self.store, key_to_row=self.key_to_row, vectors=self.vectors, mask=pmask)
+                dense_search(
+                    qv, n, store=self.store, key_to_row=self.key_to_row, vectors=self.vectors,
+                    mask=self._with_vectors(self._dense_mask(pmask)),
+                )
             )
         content = rrf(inner, k=self.config.rrf_k) if len(inner) > 1 else inner[0]
         order = sorted(range(len(content)), key=lambda i: (-scores[self._paths[content[i][0]]], i))
@@ -331,4 +415,6 @@ class Searcher:
             budget_chars=budget,
             repo=self.repo,
             parent_max_chars=cfg.parent_max_chars,
+            query=query,
+            windows=cfg.section_windows,
         )
