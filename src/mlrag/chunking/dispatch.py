@@ -111,5 +111,8 @@ def chunk_files(
             if spec is not None:
                 specs[path] = spec
     units = tuple(c for p in parts for c in p.units)
-    out = ChunkSet(flag_data_like(units) if config.data_like else units, tuple(c for p in parts for c in p.contexts))
+    contexts = tuple(c for p in parts for c in p.contexts)
+    if config.data_like:
+        units = flag_data_like(units, contexts={c.id: c for c in contexts})
+    out = ChunkSet(units, contexts)
     return link_cards(out, specs, config, count_tokens or approx_tokens) if config.cards else out
