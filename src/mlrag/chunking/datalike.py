@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..types import Chunk
@@ -146,33 +146,18 @@ def data_like_reason(text: str, thresholds: DataLikeThresholds = DEFAULT_THRESHO
     return None
 
 
-def is_data_like(chunk: Chunk, thresholds: DataLikeThresholds = DEFAULT_THRESHOLDS, context: str = "") -> bool:
-    """True when the unit reads as data (argument cards never do). A unit too short to judge is judged by
-    ``context`` (its parent section's text) when given: the tail of a log is as much data as the log."""
+def is_data_like(chunk: Chunk, thresholds: DataLikeThresholds = DEFAULT_THRESHOLDS) -> bool:
+    """True when the unit reads as data (argument cards never do; a unit shorter than ``min_tokens`` never does:
+    judging it by its parent section flagged README usage headings whose section repeats code lines)."""
     if chunk.kind in _NEVER or chunk.derived:
         return False
-    text = chunk.text
-    if context and len(text.split()) < thresholds.min_tokens:
-        text = context
-    return data_like_reason(text, thresholds) is not None
+    return data_like_reason(chunk.text, thresholds) is not None
 
 
-def flag_data_like(
-    units: Sequence[Chunk],
-    thresholds: DataLikeThresholds = DEFAULT_THRESHOLDS,
-    contexts: Mapping[str, Chunk] | None = None,
-) -> tuple[Chunk, ...]:
+def flag_data_like(units: Sequence[Chunk], thresholds: DataLikeThresholds = DEFAULT_THRESHOLDS) -> tuple[Chunk, ...]:
     """``units`` with ``meta["data_like"] = True`` on those that read as data (others unchanged; ids unchanged,
-    since ``meta`` is not part of a chunk's identity). ``contexts`` (id -> context) lets a short unit be judged
-    by its parent section."""
-    out = []
-    for u in units:
-        parent = contexts.get(u.parent_id) if contexts and u.parent_id else None
-        if is_data_like(u, thresholds, parent.text if parent is not None else ""):
-            out.append(u.with_(meta={**u.meta, "data_like": True}))
-        else:
-            out.append(u)
-    return tuple(out)
+    since ``meta`` is not part of a chunk's identity)."""
+    return tuple(u.with_(meta={**u.meta, "data_like": True}) if is_data_like(u, thresholds) else u for u in units)
 
 
 def count_data_like(units: Iterable[Chunk]) -> int:

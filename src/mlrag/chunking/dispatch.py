@@ -113,6 +113,6 @@ def chunk_files(
     units = tuple(c for p in parts for c in p.units)
     contexts = tuple(c for p in parts for c in p.contexts)
     if config.data_like:
-        units = flag_data_like(units, contexts={c.id: c for c in contexts})
+        units = flag_data_like(units)
     out = ChunkSet(units, contexts)
     return link_cards(out, specs, config, count_tokens or approx_tokens) if config.cards else out
