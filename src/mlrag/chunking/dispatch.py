@@ -8,6 +8,7 @@ size limits are the caller's job (``repo.py``); these functions only see ``(path
 
 from __future__ import annotations
 
+import logging
 import posixpath
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -97,19 +98,22 @@ def chunk_files(
     specs: dict[str, CliSpec] = {}
     parts: list[ChunkSet] = []
     for path, text in files:
-        if file_kind(path) != "python":
-            parts.append(chunk_text(path, text, config, count_tokens))
-            continue
-        tree = parse_python(path, text)  # parsed once for both the units and the card
-        count = count_tokens or approx_tokens
-        if tree is None:  # parse_python logged why
-            parts.append(windows_chunkset(path, text, "python", config, count))
-        else:
-            parts.append(chunk_python(path, text, config, count, tree))
-        if config.cards and tree is not None:
-            spec = extract_cli(text, tree)
-            if spec is not None:
-                specs[path] = spec
+        try:  # hostile content (deep nesting, odd notebook JSON) is a logged skip, never a failed build
+            if file_kind(path) != "python":
+                parts.append(chunk_text(path, text, config, count_tokens))
+                continue
+            tree = parse_python(path, text)  # parsed once for both the units and the card
+            count = count_tokens or approx_tokens
+            if tree is None:  # parse_python logged why
+                parts.append(windows_chunkset(path, text, "python", config, count))
+            else:
+                parts.append(chunk_python(path, text, config, count, tree))
+            if config.cards and tree is not None:
+                spec = extract_cli(text, tree)
+                if spec is not None:
+                    specs[path] = spec
+        except (RecursionError, MemoryError, TypeError, ValueError) as e:
+            logging.getLogger(__name__).warning("%s: cannot be chunked (%s); skipped", path, type(e).__name__)
     units = tuple(c for p in parts for c in p.units)
     contexts = tuple(c for p in parts for c in p.contexts)
     if config.data_like:
