@@ -26,7 +26,7 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -165,6 +165,111 @@ def length_sorted_batches(
     if cur:
         batches.append(cur)
     return order, batches
+
+
+def pad_ids(
+    seqs: Sequence[Sequence[int]], width: int, out: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Token id sequences -> ``(input_ids, attention_mask)``, int64 ``(len(seqs), width)``, zero-padded on the
+    right (sequences longer than ``width`` are cut). ``out``: two flat int64 buffers of at least
+    ``len(seqs) * width`` elements (reused, pinned host memory on CUDA) that the results are contiguous views of.
+
+    Example:
+        >>> ids, mask = pad_ids([[101, 7, 102], [101, 102]], 4)
+        >>> ids.tolist(), mask.tolist()
+        ([[101, 7, 102, 0], [101, 102, 0, 0]], [[1, 1, 1, 0], [1, 1, 0, 0]])
+    """
+    n = len(seqs)
+    lengths = np.fromiter((min(len(x), width) for x in seqs), dtype=np.int64, count=n)
+    if out is not None:
+        ids, mask = (buf[: n * width].reshape(n, width) for buf in out)
+    else:
+        ids, mask = np.empty((n, width), dtype=np.int64), np.empty((n, width), dtype=np.int64)
+    real = np.arange(width)[None, :] < lengths[:, None]
+    ids[:] = 0
+    ids[real] = np.fromiter((t for x, m in zip(seqs, lengths) for t in x[:m]), dtype=np.int64, count=int(lengths.sum()))
+    mask[:] = real
+    return ids, mask
+
+
+class HostFeed:
+    """Texts (or the token ids of a tokenizer) -> length-bucketed, padded int64 batches for a BERT-style model.
+
+    The host half of GPU embedding: one Rust ``encode_batch`` call per group (parallel inside ``tokenizers``),
+    positions sorted by length and cut into batches of at most ``batch_tokens`` padded tokens (and ``batch_size``
+    texts), each padded to its longest member rounded up to a multiple of 8 (tensor-core shapes, few distinct
+    shapes), written into a small ring of reused buffers: pinned memory when CUDA is present, so the copy to
+    the device can be ``non_blocking`` and overlap the next batch's padding. ``benchmarks/bench_gpu_feed.py``
+    measures it with a null model.
+
+    Example:
+        >>> feed = HostFeed(tokenizer, max_tokens=256)  # doctest: +SKIP
+        >>> for rows, ids, mask in feed.batches(texts): model(ids, mask)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        *,
+        max_tokens: int = 256,
+        batch_tokens: int = 16384,
+        batch_size: int = 512,
+        pin: bool = False,
+        ring: int = 4,
+    ) -> None:
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_str(tokenizer.to_str())
+        tok.no_padding()
+        tok.enable_truncation(max_tokens)
+        self.tokenizer = tok
+        self.max_tokens = max_tokens
+        self.batch_tokens = max(batch_tokens, max_tokens)
+        self.batch_size = batch_size
+        self.pin = pin
+        self._ring: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pinned: list[Any] = []
+        self._ring_size = ring
+        self._next = 0
+
+    def ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids with special tokens, cut at ``max_tokens`` (the model's own truncation)."""
+        return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
+
+    def _buffers(self) -> tuple[np.ndarray, np.ndarray]:
+        """The next pair of flat ring buffers (ids, mask), each large enough for any batch."""
+        size = max(self.batch_tokens, self.max_tokens + 8) + 8 * self.batch_size
+        if len(self._ring) < self._ring_size:
+            if self.pin:
+                import torch
+
+                tensors = [torch.zeros(size, dtype=torch.int64).pin_memory() for _ in range(2)]
+                self._pinned.extend(tensors)  # the numpy views below do not own the pinned memory
+                pair = (tensors[0].numpy(), tensors[1].numpy())
+            else:
+                pair = (np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64))
+            self._ring.append(pair)
+        pair = self._ring[self._next % len(self._ring)]
+        self._next += 1
+        return pair
+
+    def batches(
+        self, texts: Sequence[str] | None = None, *, ids: Sequence[Sequence[int]] | None = None
+    ) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+        """``(positions, input_ids, attention_mask)`` per batch, longest first; ``ids`` skips tokenisation.
+
+        A yielded buffer is reused ``ring`` batches later: copy it (to the device) before taking that many more.
+        """
+        seqs = ids if ids is not None else self.ids(texts or [])
+        lengths = [min(len(x), self.max_tokens) for x in seqs]
+        _, batches = length_sorted_batches(lengths, self.batch_size, max_padded=self.batch_tokens)
+        for batch in batches:
+            width = lengths[batch[0]]
+            width += (-width) % 8
+            if width * len(batch) > self.batch_tokens and len(batch) > 1:  # the rounding pushed it over
+                width = lengths[batch[0]]
+            ids_, mask = pad_ids([seqs[i] for i in batch], width, self._buffers())
+            yield batch, ids_, mask
 
 
 def restore_order(flat: np.ndarray, order: list[int]) -> np.ndarray:
