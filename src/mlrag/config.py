@@ -128,6 +128,7 @@ class RetrievalConfig:
     # lazy: a first search builds the lexical index only and embeds per query what can reach the context
     # (cached); full: embed every unit before the first search; off: never embed (BM25 and the path prior)
     dense: str = "lazy"
+    lazy_candidates: int = 50  # dense=lazy: BM25 and path-prior candidates embedded per query (+ README, cards)
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ _POSITIVE = {
     "embedding.batch_size",
     "retrieval.rrf_k",
     "retrieval.candidates",
+    "retrieval.lazy_candidates",
     "generation.max_new_tokens",
     "generation.timeout_s",
 }
@@ -254,7 +256,7 @@ def _validate(cfg: Config) -> None:
     if not 0.0 <= flat["retrieval.dense_weight"] <= 1.0:
         raise ConfigError(f"retrieval.dense_weight: must be in [0, 1], got {flat['retrieval.dense_weight']!r}")
     if flat["retrieval.dense"] == "off" and flat["retrieval.mode"] == "dense":
-        raise ConfigError("retrieval.mode: 'dense' needs dense vectors, but retrieval.dense is 'off'; use hybrid or bm25")
+        raise ConfigError("retrieval.mode: 'dense' needs dense vectors, but retrieval.dense is 'off'; use hybrid/bm25")
     if flat["generation.temperature"] < 0:
         raise ConfigError(f"generation.temperature: must be >= 0, got {flat['generation.temperature']!r}")
     if flat["chunking.context_max_tokens"] < flat["chunking.max_tokens"]:

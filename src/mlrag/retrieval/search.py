@@ -178,7 +178,7 @@ class Searcher:
         if mode in ("dense", "hybrid"):
             qv = qvec if qvec is not None else self.query_vector(query)
             if self.dense_rows is not None and self.dense_rows.lazy:
-                cand = self.lazy_candidates(query, n, mask)
+                cand = self.lazy_candidates(query, min(n, cfg.lazy_candidates), mask)
                 self.dense_rows.ensure(cand)
                 self.vectors = self.dense_rows.vectors
                 # this query's candidates only (not every row embedded so far): the ranking does not depend on
