@@ -240,3 +240,12 @@ def test_a_corrupt_embedding_cache_costs_a_warning_not_the_build(
     assert kept  # the damaged file is kept (in place, or moved aside), never deleted
     lazy = _open(repo, tmp_path, out=tmp_path / "lazy", dense="lazy")
     assert lazy.search("train epochs", k=2, mode="hybrid")
+
+
+@pytest.mark.parametrize("model", ["fake:0", "fake:-3", "fake:abc", "fake:99999999"])
+def test_a_degenerate_fake_embedder_is_one_line(repo: Path, tmp_path: Path, model: str) -> None:
+    from mlrag.errors import BackendError
+
+    cfg = _cfg(tmp_path).replace({"embedding": {"model": model}})
+    with pytest.raises(BackendError, match="fake:<dim>"):
+        Index.open(repo, cfg, name="lab", progress=False)

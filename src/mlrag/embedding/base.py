@@ -206,8 +206,8 @@ def _register_builtins() -> None:
 
     def fake(cfg: EmbeddingConfig) -> Embedder:
         arg = cfg.model.split(":", 1)[1] if ":" in cfg.model else ""
-        if arg and not arg.isdigit():
-            raise BackendError(f"embedding.model {cfg.model!r}: expected fake or fake:<dim>")
+        if arg and (not arg.isdigit() or not 1 <= int(arg) <= 65536):
+            raise BackendError(f"embedding.model {cfg.model!r}: expected fake or fake:<dim> with 1 <= dim <= 65536")
         return FakeEmbedder(dim=int(arg) if arg else 256)
 
     def minilm(cfg: EmbeddingConfig) -> Embedder:
