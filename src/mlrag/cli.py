@@ -1,7 +1,9 @@
 """The ``mlrag`` command: verbs that mirror the library (index, search, generate, eval).
 
-Each command parses its arguments, loads the config (``--config FILE`` plus ``key.sub=value`` overrides) and
-calls one library function. Library errors become one line on stderr and exit status 2.
+Each command parses its arguments, loads the config (``--config FILE`` plus ``key.sub=value`` overrides,
+anywhere on the line, also after options) and calls one library function. Library errors (and OS errors such as
+a full disk) become one redacted line on stderr and exit status 2; any other exception is one line too, with
+its traceback only when ``MLRAG_DEBUG=1``. Log lines go through ``mlrag.redact`` as well.
 """
 
 from __future__ import annotations
@@ -18,8 +20,21 @@ from typing import Any
 from . import __version__
 from .config import Config, load_config
 from .errors import ConfigError, MlragError
+from .redact import RedactingFilter, redact
 
 log = logging.getLogger("mlrag")
+#: The largest ``-k``: more context units than any prompt or screen holds (and a bound on memory).
+MAX_K = 1000
+
+
+def _k(text: str) -> int:
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text[:20]!r}") from None
+    if not 0 <= k <= MAX_K:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_K}, got {text[:20]}")
+    return k
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -48,14 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="show the context retrieved for a query")
     p.add_argument("repo")
     p.add_argument("query")
-    p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    p.add_argument("-k", type=_k, default=5, help="number of hits (default 5)")
     p.add_argument("overrides_pos", nargs="*", metavar="KEY=VALUE")
     _common(p)
 
     p = sub.add_parser("generate", help="write the command or code that does a task with a repository")
     p.add_argument("task")
     p.add_argument("--repo", required=True, help="local folder or git URL[@commit]")
-    p.add_argument("-k", type=int, default=5, help="retrieved context units (0 = no retrieval)")
+    p.add_argument("-k", type=_k, default=5, help="retrieved context units (0 = no retrieval)")
     p.add_argument("--llm", help="default | echo | transformers:NAME | llama-cpp:FILE.gguf | openai:MODEL")
     p.add_argument("--workdir", default="", help="repo-relative folder the command will run in")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (else $OPENAI_BASE_URL)")
@@ -158,6 +173,7 @@ def setup_logging(quiet: bool = False) -> None:
     if not any(getattr(h, "_mlrag", False) for h in logger.handlers):
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("mlrag: %(message)s"))
+        handler.addFilter(RedactingFilter())
         handler._mlrag = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
@@ -166,9 +182,23 @@ def setup_logging(quiet: bool = False) -> None:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; ``key.sub=value`` words after options (``search REPO Q -k 3 retrieval.mode=bm25``) are
+    overrides too, as help and README show them (argparse alone stops collecting positionals at an option)."""
+    args, rest = parser.parse_known_args(argv)
+    extra = [w for w in rest if "=" in w and not w.startswith("-")]
+    unknown = [w for w in rest if w not in extra]
+    dest = "overrides_pos" if hasattr(args, "overrides_pos") else "overrides"
+    if unknown or (extra and not isinstance(getattr(args, dest, None), list)):
+        parser.error(f"unrecognized arguments: {redact(' '.join(unknown or extra))}")
+    if extra:
+        setattr(args, dest, [*getattr(args, dest), *extra])
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if not args.command:
         parser.print_help()
         return 1
@@ -180,12 +210,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return int(run_eval_command(args))
         return handlers[args.command](args)
-    except MlragError as e:
-        print(f"mlrag: error: {e}", file=sys.stderr)
+    except (MlragError, OSError) as e:
+        print(f"mlrag: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mlrag: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug, or a library failing in a way mlrag did not foresee: still one line
+        if os.environ.get("MLRAG_DEBUG"):
+            raise
+        print(f"mlrag: internal error: {type(e).__name__}: {_one_line(e)} (set MLRAG_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return 3
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(redact(e).split())
+    return text[:500] + (" ..." if len(text) > 500 else "")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,9 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -218,7 +220,6 @@ class Config:
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "embedding.device": (),  # free-form but checked below
-    "store.backend": ("faiss", "numpy", "chroma"),
     "retrieval.mode": ("dense", "bm25", "hybrid"),
     "retrieval.data_like": ("lexical", "skip", "all"),
     "retrieval.fusion": ("rrf", "weighted"),
@@ -228,6 +229,15 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "generation.strategy": ("task", "draft", "none"),
     "generation.mode": ("auto", "structured", "free"),
 }
+#: Plug points whose valid names are their registry's, so a plugin (``register_store``/``register``, or an entry
+#: point) extends them: config key -> (module, function listing the registered names, how a value names one).
+_REGISTRIES: dict[str, tuple[str, str, Any]] = {
+    "store.backend": ("mlrag.stores.base", "store_names", lambda v: v),
+    "generation.llm": ("mlrag.generation.base", "available", lambda v: str(v).partition(":")[0].strip().lower()),
+}
+#: Numbers that may be negative; every other number must be >= 0 (a negative budget is an error, not "nothing").
+_MAY_BE_NEGATIVE = {"generation.seed"}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _POSITIVE = {
     "walk.max_file_bytes",
     "walk.max_config_bytes",
@@ -242,11 +252,38 @@ _POSITIVE = {
 }
 
 
+def _registered(key: str, value: Any) -> None:
+    """Check ``value`` against the registry of its plug point (skipped while that registry is being imported)."""
+    import importlib
+
+    module, function, name_of = _REGISTRIES[key]
+    try:
+        names = getattr(importlib.import_module(module), function)()
+    except (ImportError, AttributeError):  # a circular import during start-up: the factory checks again later
+        return
+    if name_of(value) not in names:
+        from .redact import redact
+
+        raise ConfigError(f"{key}: {redact(value)!r} names no registered backend; valid: {', '.join(names)}")
+
+
 def _validate(cfg: Config) -> None:
     flat = _flatten(cfg.to_dict())
     for key, allowed in _CHOICES.items():
         if allowed and flat[key] not in allowed:
             raise ConfigError(f"{key}: {flat[key]!r} is not one of {', '.join(allowed)}")
+    for key, value in flat.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key}: must be a finite number, got {value!r}")
+        if value < 0 and key not in _MAY_BE_NEGATIVE:
+            raise ConfigError(f"{key}: must be >= 0, got {value!r}")
+    if not _ENV_NAME.fullmatch(flat["generation.api_key_env"]):
+        raise ConfigError("generation.api_key_env: must be the name of an environment variable (letters, digits, _), "
+                          "not the key itself")
+    for key in _REGISTRIES:
+        _registered(key, flat[key])
     for key in _POSITIVE:
         if flat[key] <= 0:
             raise ConfigError(f"{key}: must be > 0, got {flat[key]!r}")

@@ -8,17 +8,21 @@ limit; every skip is logged at debug level and counted, never raised. Chunkers n
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import re
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from .config import WalkConfig
 from .errors import RepoError
+from .redact import register_secret
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +101,32 @@ def resolve_repo(spec: str | os.PathLike[str], cache_dir: Path) -> ResolvedRepo:
     return ResolvedRepo(root=root, name=root.name or "repo", source=str(root))
 
 
+def _clean_url(url: str) -> str:
+    """``url`` without user info (``https://user:token@host/x`` -> ``https://host/x``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
+
+
 def _clone(spec: str, cache_dir: Path) -> ResolvedRepo:
+    """Clone ``URL[@commit]`` once into the cache. A token in the URL is used for the clone only: the remote
+    is reset to the URL without it before the clone is moved into place, and no message or path shows it."""
     url, commit = _split_commit(spec)
-    name = url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git") or "repo"
-    key = hashlib.sha1(spec.encode()).hexdigest()[:8]
+    clean = _clean_url(url)
+    if clean != url:
+        register_secret(urlsplit(url).netloc.rpartition("@")[0])
+        for piece in urlsplit(url).netloc.rpartition("@")[0].split(":", 1):
+            register_secret(piece)
+    name = clean.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git") or "repo"
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".") or "repo"
+    key = hashlib.sha1(f"{clean}@{commit or ''}".encode()).hexdigest()[:8]
     dest = cache_dir / "repos" / f"{name}-{key}"
+    shown = f"{clean}{'@' + commit if commit else ''}"
     if (dest / ".git").exists():
-        return ResolvedRepo(root=dest, name=name, source=url, commit=commit)
+        return ResolvedRepo(root=dest, name=name, source=clean, commit=commit)
     if shutil.which("git") is None:
-        raise RepoError(f"cannot clone {url}: git is not installed")
+        raise RepoError(f"cannot clone {clean}: git is not installed")
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -116,40 +137,87 @@ def _clone(spec: str, cache_dir: Path) -> ResolvedRepo:
             ["git", "clone", "--quiet", "--filter=blob:none", "--no-checkout", url, str(tmp)],
             ["git", "-C", str(tmp), "checkout", "--quiet", commit],
         ]
+    cmds.append(["git", "-C", str(tmp), "remote", "set-url", "origin", clean])
     for cmd in cmds:
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, errors="replace")
         except subprocess.TimeoutExpired:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise RepoError(f"cannot clone {url}: git timed out") from None
+            raise RepoError(f"cannot clone {shown}: git timed out") from None
         if proc.returncode != 0:
             shutil.rmtree(tmp, ignore_errors=True)
-            last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
-            raise RepoError(f"cannot clone {url}{'@' + commit if commit else ''}: {last}")
+            last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1].replace(url, clean)
+            raise RepoError(f"cannot clone {shown}: {last}")
     tmp.rename(dest)
-    return ResolvedRepo(root=dest, name=name, source=url, commit=commit)
+    return ResolvedRepo(root=dest, name=name, source=clean, commit=commit)
+
+
+#: Limits on ignore patterns: a pattern with more ``*`` wildcards in one path segment than this makes the
+#: regex matcher backtrack (4 stars: ~0.2 s per 255-character name, 7 stars: minutes), so it is skipped.
+MAX_STARS_PER_SEGMENT = 3
+MAX_PATTERN_CHARS = 512
+MAX_GITIGNORE_LINES = 5000
+_STARS = re.compile(r"(?<!\\)\*+")
+
+
+def _pattern_problem(line: str) -> str | None:
+    if len(line) > MAX_PATTERN_CHARS:
+        return f"longer than {MAX_PATTERN_CHARS} characters"
+    for seg in line.split("/"):
+        if seg != "**" and len(_STARS.findall(seg)) > MAX_STARS_PER_SEGMENT:
+            return f"more than {MAX_STARS_PER_SEGMENT} '*' in one segment (too slow to match)"
+    return None
+
+
+def compile_patterns(lines: list[str] | tuple[str, ...], where: str):  # type: ignore[no-untyped-def]
+    """A ``pathspec.GitIgnoreSpec`` of the usable ``lines``; invalid (a trailing ``\\``) or pathologically
+    slow patterns are skipped with a log line naming ``where``, never raised."""
+    import pathspec
+
+    kept = []
+    for n, line in enumerate(lines, 1):
+        if n > MAX_GITIGNORE_LINES:
+            log.warning("%s: only the first %d patterns are used", where, MAX_GITIGNORE_LINES)
+            break
+        problem = _pattern_problem(line)
+        if problem is None:
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except (ValueError, TypeError) as e:  # GitIgnorePatternError is a ValueError
+                problem = f"invalid ({str(e).splitlines()[0][:80]})"
+        if problem is not None:
+            log.info("%s: ignored pattern %d %r: %s", where, n, line[:60], problem)
+            continue
+        kept.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(kept)
 
 
 def _ignore_spec(root: Path, config: WalkConfig):  # type: ignore[no-untyped-def]
-    import pathspec
-
-    lines = list(config.exclude)
-    return pathspec.GitIgnoreSpec.from_lines(lines), (
-        pathspec.GitIgnoreSpec.from_lines(config.include) if config.include else None
+    return compile_patterns(config.exclude, "walk.exclude"), (
+        compile_patterns(config.include, "walk.include") if config.include else None
     )
 
 
 def _gitignore_for(dirpath: Path, rel_dir: str):  # type: ignore[no-untyped-def]
-    import pathspec
-
     gi = dirpath / ".gitignore"
-    if not gi.is_file():
-        return None
     try:
-        lines = gi.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+        if not stat.S_ISREG(gi.stat().st_mode):  # a FIFO or device named .gitignore is not read
+            return None
+        with open(gi, "rb") as fh:
+            data = fh.read(1_000_000)
+    except (OSError, RuntimeError):  # missing, unreadable, a symlink loop
         return None
-    return rel_dir, pathspec.GitIgnoreSpec.from_lines(lines)
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return rel_dir, compile_patterns(lines, f"{rel_dir + '/' if rel_dir else ''}.gitignore")
+
+
+def _utf8_name(name: str) -> bool:
+    """False for a file name that is not valid UTF-8 (os.walk gives it with surrogate escapes)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def walk_repo(root: Path, config: WalkConfig | None = None, report: WalkReport | None = None) -> list[SourceFile]:
@@ -166,7 +234,12 @@ def walk_repo(root: Path, config: WalkConfig | None = None, report: WalkReport |
     exclude, include = _ignore_spec(root, config)
     gitignores: list[tuple[str, object]] = []
     out: list[SourceFile] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    def unreadable(e: OSError) -> None:
+        where = Path(e.filename).relative_to(root).as_posix() if e.filename else "?"
+        report.skipped[where + "/"] = f"unreadable folder ({e.strerror})"
+        log.info("skip %s/: unreadable folder (%s)", where, e.strerror)
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable):
         here = Path(dirpath)
         rel_dir = here.relative_to(root).as_posix()
         rel_dir = "" if rel_dir == "." else rel_dir
@@ -177,6 +250,9 @@ def walk_repo(root: Path, config: WalkConfig | None = None, report: WalkReport |
         keep_dirs = []
         for d in sorted(dirnames):
             rel = f"{rel_dir}/{d}" if rel_dir else d
+            if not _utf8_name(d):
+                report.skipped[rel.encode("utf-8", "replace").decode() + "/"] = "folder name is not UTF-8"
+                continue
             if d == ".git" or exclude.match_file(rel + "/") or _gitignored(gitignores, rel + "/"):
                 report.skipped[rel + "/"] = "excluded folder"
                 continue
@@ -187,12 +263,25 @@ def walk_repo(root: Path, config: WalkConfig | None = None, report: WalkReport |
         dirnames[:] = keep_dirs
         for f in sorted(filenames):
             rel = f"{rel_dir}/{f}" if rel_dir else f
+            if not _utf8_name(f):
+                rel = rel.encode("utf-8", "replace").decode()
+                report.skipped[rel] = "file name is not UTF-8"
+                log.info("skip %s: file name is not UTF-8", rel)
+                continue
             reason = _skip_reason(root, here / f, rel, config, exclude, include, gitignores)
             if reason:
                 report.skipped[rel] = reason
                 log.debug("skip %s: %s", rel, reason)
                 continue
-            data = (here / f).read_bytes()
+            try:
+                with open(here / f, "rb") as fh:
+                    data = fh.read(config.max_file_bytes + 1)
+            except OSError as e:  # removed or made unreadable since it was checked
+                report.skipped[rel] = f"unreadable ({e.strerror})"
+                continue
+            if len(data) > config.max_file_bytes:
+                report.skipped[rel] = f"over {config.max_file_bytes} bytes"
+                continue
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
@@ -222,9 +311,13 @@ def _gitignored(gitignores: list[tuple[str, object]], rel: str) -> bool:
 def _skip_reason(root, path, rel, config, exclude, include, gitignores) -> str | None:  # type: ignore[no-untyped-def]
     if path.is_symlink():
         try:
-            path.resolve().relative_to(root)
+            path.resolve(strict=True).relative_to(root)
         except ValueError:
             return "symlink leaving the repository"
+        except RuntimeError:
+            return "symlink loop"
+        except OSError as e:
+            return "symlink loop" if e.errno == errno.ELOOP else f"broken symlink ({e.strerror})"
     if exclude.match_file(rel):
         return "excluded"
     if include is not None and not include.match_file(rel):
@@ -234,9 +327,12 @@ def _skip_reason(root, path, rel, config, exclude, include, gitignores) -> str |
     if path.suffix.lower() in _BINARY_SUFFIXES:
         return "binary suffix"
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except OSError as e:
         return f"unreadable ({e.strerror})"
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the walk for ever, a device never ends
+        return "not a regular file"
+    size = st.st_size
     if size > config.max_file_bytes:
         return f"over {config.max_file_bytes} bytes"
     if path.suffix.lower() in _CONFIG_SUFFIXES and size > config.max_config_bytes:

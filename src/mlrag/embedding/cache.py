@@ -8,12 +8,12 @@ because index folders are replaced atomically on every rebuild while the cache m
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from ..cachedb import CacheDB
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS vectors (
     model TEXT NOT NULL, text_sha TEXT NOT NULL, dim INTEGER NOT NULL, vec BLOB NOT NULL,
@@ -26,7 +26,9 @@ def text_hash(text: str) -> str:
 
 
 class EmbeddingCache:
-    """Vectors by (model id, text hash) in one SQLite file.
+    """Vectors by (model id, text hash) in one SQLite file (``mlrag.cachedb.CacheDB``: a corrupt file is moved
+    aside and rebuilt, a failing one disables the cache, never the build). A stored vector whose size does not
+    match its recorded dimension, or holds non-finite values, is treated as missing.
 
     Example:
         >>> cache = EmbeddingCache(Path("/tmp/emb.sqlite"))
@@ -36,28 +38,8 @@ class EmbeddingCache:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), timeout=60.0, check_same_thread=False)
-        self._retry_locked(self._enable_wal)
-        self._retry_locked(lambda: self._db.execute(_SCHEMA))
-        self._db.commit()
-
-    def _enable_wal(self) -> None:
-        if str(self._db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-            self._db.execute("PRAGMA journal_mode=WAL")
-
-    @staticmethod
-    def _retry_locked(step: Callable[[], object], attempts: int = 60) -> None:
-        """Run ``step``, retrying while another process holds the file: switching the journal mode does not
-        wait on SQLite's busy timeout, so several builders opening a new cache at once can see 'locked'."""
-        for i in range(attempts):
-            try:
-                step()
-                return
-            except sqlite3.OperationalError as e:
-                if "locked" not in str(e) or i == attempts - 1:
-                    raise
-                time.sleep(min(0.05 * (i + 1), 1.0))
+        self._db = CacheDB(self.path, _SCHEMA, "SELECT model, text_sha, dim, vec FROM vectors LIMIT 1",
+                           "embedding cache")
 
     def get_many(self, model: str, texts: Sequence[str]) -> dict[int, np.ndarray]:
         """Cached vectors for ``texts``: {position in texts: vector} for the texts found."""
@@ -69,9 +51,13 @@ class EmbeddingCache:
         uniq = list(pos)
         for s in range(0, len(uniq), 500):  # SQLite's host-parameter limit
             part = uniq[s : s + 500]
-            q = f"SELECT text_sha, vec FROM vectors WHERE model = ? AND text_sha IN ({','.join('?' * len(part))})"
-            for sha, blob in self._db.execute(q, [model, *part]):
+            q = f"SELECT text_sha, dim, vec FROM vectors WHERE model = ? AND text_sha IN ({','.join('?' * len(part))})"
+            for sha, dim, blob in self._db.read(q, [model, *part]):
+                if not isinstance(blob, bytes) or not isinstance(dim, int) or len(blob) != 4 * dim or dim <= 0:
+                    continue
                 v = np.frombuffer(blob, dtype=np.float32)
+                if not np.isfinite(v).all() or sha not in pos:
+                    continue
                 for i in pos[sha]:
                     found[i] = v
         return found
@@ -82,11 +68,11 @@ class EmbeddingCache:
             (model, text_hash(t), int(v.shape[0]), np.ascontiguousarray(v, dtype=np.float32).tobytes())
             for t, v in zip(texts, vecs)
         ]
-        with self._db:
-            self._db.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?, ?, ?)", rows)
+        self._db.write("INSERT OR IGNORE INTO vectors VALUES (?, ?, ?, ?)", rows)
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
+        rows = self._db.read("SELECT COUNT(*) FROM vectors")
+        return int(rows[0][0]) if rows else 0
 
     def close(self) -> None:
         self._db.close()

@@ -19,11 +19,10 @@ import hashlib
 import json
 import logging
 import os
-import sqlite3
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..cachedb import CacheDB
 from .base import BaseGenerator, DecodeParams, Generator, Messages, complete_batch
 
 log = logging.getLogger(__name__)
@@ -49,16 +48,13 @@ def cache_key(model_id: str, messages: Messages, params: DecodeParams) -> str:
 
 
 class OutputCache:
-    """Model outputs by request key, in ``<folder>/outputs.sqlite``."""
+    """Model outputs by request key, in ``<folder>/outputs.sqlite`` (``mlrag.cachedb.CacheDB``: a corrupt file is
+    moved aside and rebuilt, a failing one disables the cache, never the run)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, model TEXT, text TEXT)")
-        self._db.commit()
+        self._db = CacheDB(path, "CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, model TEXT, text TEXT)",
+                           "SELECT key, model, text FROM outputs LIMIT 1", "generation cache", timeout_s=30)
 
     @classmethod
     def open(cls, folder: str | os.PathLike[str] | None = None) -> "OutputCache":
@@ -66,18 +62,15 @@ class OutputCache:
         return cls(Path(folder).expanduser() / "outputs.sqlite" if folder else default_cache_dir() / "outputs.sqlite")
 
     def get(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT text FROM outputs WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._db.read("SELECT text FROM outputs WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def put(self, key: str, model_id: str, text: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", (key, model_id, text))
-            self._db.commit()
+        self._db.write("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", [(key, model_id, text)])
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM outputs").fetchone()[0])
+        rows = self._db.read("SELECT COUNT(*) FROM outputs")
+        return int(rows[0][0]) if rows else 0
 
 
 class CachedGenerator(BaseGenerator):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..config import StoreConfig
 from ..errors import ConfigError
+
+if TYPE_CHECKING:  # numpy is imported where arrays are made, so the registry is cheap to consult
+    import numpy as np
 
 
 def chunk_key(chunk_id: str) -> int:
@@ -50,33 +51,48 @@ class VectorStore(Protocol):
 
 StoreFactory = Callable[[StoreConfig, int, "Path | None"], VectorStore]
 _FACTORIES: dict[str, StoreFactory] = {}
+_LOADERS: dict[str, StoreFactory] = {}
+#: The entry-point group a package uses to add a store: ``name = "package.module:factory"``, where
+#: ``factory(config, dim, folder)`` makes a new store (or opens the one saved in ``folder``).
+ENTRY_POINTS = "mlrag.stores"
 
 
-def register_store(name: str, factory: StoreFactory) -> None:
-    """Make ``StoreConfig(backend=name)`` build a store with ``factory(config, dim, folder)``."""
+def register_store(name: str, factory: StoreFactory, loader: StoreFactory | None = None) -> None:
+    """Make ``StoreConfig(backend=name)`` build a store with ``factory(config, dim, folder)``; ``loader`` opens a
+    saved one (default: ``factory``, for stores that persist themselves). Built-ins register the same way."""
     _FACTORIES[name] = factory
+    _LOADERS[name] = loader or factory
+
+
+def store_names() -> list[str]:
+    """Every registered store backend: the built-ins, those registered in code, and entry points of the
+    ``mlrag.stores`` group (loaded on first use). ``config.StoreConfig`` validates ``store.backend`` here."""
+    _register_builtins()
+    return sorted(_FACTORIES)
 
 
 def make_store(config: StoreConfig, dim: int, folder: Path | None = None, *, load: bool = False) -> VectorStore:
     """A new (or, with ``load=True``, the saved one in ``folder``) store of kind ``config.backend``."""
-    _register_builtins()
-    if config.backend not in _FACTORIES:
-        raise ConfigError(f"store.backend: {config.backend!r} is not one of {', '.join(sorted(_FACTORIES))}")
+    if config.backend not in store_names():
+        raise ConfigError(f"store.backend: {config.backend!r} is not one of {', '.join(store_names())}")
     if load:
         return _LOADERS[config.backend](config, dim, folder)
     return _FACTORIES[config.backend](config, dim, folder)
 
 
-_LOADERS: dict[str, StoreFactory] = {}
-
-
 def _register_builtins() -> None:
     if "numpy" in _FACTORIES:
         return
-    from .numpy_store import NumpyStore
 
-    register_store("numpy", lambda cfg, dim, folder: NumpyStore(dim))
-    _LOADERS["numpy"] = lambda cfg, dim, folder: NumpyStore.load(_need(folder))
+    def numpy_new(cfg: StoreConfig, dim: int, folder: Path | None) -> VectorStore:
+        from .numpy_store import NumpyStore
+
+        return NumpyStore(dim)
+
+    def numpy_load(cfg: StoreConfig, dim: int, folder: Path | None) -> VectorStore:
+        from .numpy_store import NumpyStore
+
+        return NumpyStore.load(_need(folder))
 
     def faiss_new(cfg: StoreConfig, dim: int, folder: Path | None) -> VectorStore:
         from .faiss_store import FaissStore
@@ -93,10 +109,25 @@ def _register_builtins() -> None:
 
         return ChromaStore.from_config(cfg, dim, folder)
 
-    register_store("faiss", faiss_new)
-    _LOADERS["faiss"] = faiss_load
-    register_store("chroma", chroma_new)
-    _LOADERS["chroma"] = chroma_new  # chroma persists itself; opening is loading
+    register_store("numpy", numpy_new, numpy_load)
+    register_store("faiss", faiss_new, faiss_load)
+    register_store("chroma", chroma_new)  # chroma persists itself; opening is loading
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINTS):
+        if ep.name not in _FACTORIES:
+            register_store(ep.name, _lazy_entry_point(ep))
+
+
+def _lazy_entry_point(ep: Any) -> StoreFactory:
+    def make(cfg: StoreConfig, dim: int, folder: Path | None) -> VectorStore:
+        try:
+            factory = ep.load()
+        except Exception as e:  # a broken plugin is one clear error, not a traceback from its import
+            raise ConfigError(f"store.backend {ep.name!r}: its plugin {ep.value} cannot be loaded ({e})") from None
+        return factory(cfg, dim, folder)  # type: ignore[no-any-return]
+
+    return make
 
 
 def _need(folder: Path | None) -> Path:
@@ -107,6 +138,8 @@ def _need(folder: Path | None) -> Path:
 
 def pad_topk(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Pad (q, m) results with m < k to (q, k) using -inf / -1."""
+    import numpy as np
+
     q, m = ids.shape
     if m >= k:
         return scores[:, :k], ids[:, :k]
