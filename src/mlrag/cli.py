@@ -170,6 +170,9 @@ def setup_logging(quiet: bool = False) -> None:
     """Show mlrag's own log lines (INFO, or WARNING when quiet) as ``mlrag: ...``; other libraries stay at
     their defaults (the root logger is left alone)."""
     logger = logging.getLogger("mlrag")
+    for h in logger.handlers:  # called again (in-process use, tests): write to the current stderr
+        if getattr(h, "_mlrag", False) and isinstance(h, logging.StreamHandler):
+            h.stream = sys.stderr  # (setStream would flush the old one, which may be closed)
     if not any(getattr(h, "_mlrag", False) for h in logger.handlers):
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("mlrag: %(message)s"))

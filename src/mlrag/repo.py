@@ -183,7 +183,7 @@ def compile_patterns(lines: list[str] | tuple[str, ...], where: str):  # type: i
         if problem is None:
             try:
                 pathspec.GitIgnoreSpec.from_lines([line])
-            except (ValueError, TypeError) as e:  # GitIgnorePatternError is a ValueError
+            except (ValueError, TypeError, re.error) as e:  # GitIgnorePatternError is a ValueError
                 problem = f"invalid ({str(e).splitlines()[0][:80]})"
         if problem is not None:
             log.info("%s: ignored pattern %d %r: %s", where, n, line[:60], problem)
