@@ -66,6 +66,7 @@ def _config(index_dir: str, threads: int, cache: bool = False, backend: str = "t
             "index_dir": index_dir,
             "walk": WALK,
             "embedding": {"threads": threads, "cache": cache, "backend": backend, "device": "cpu"},
+            "retrieval": {"dense": "full"},  # a full build (a lazy first search: bench_cold_start.py)
         }
     )
 

@@ -41,7 +41,7 @@ REPOS = ["examples/graphlab", "src/mlrag/chunking", "src/mlrag/evaluation", "src
 
 def _cfg(index_dir: Path, model: str, workers: int, extra: list[str] = ()) -> Config:  # type: ignore[assignment]
     return load_config(overrides=[f"index_dir={index_dir}", f"embedding.model={model}", "progress=false",
-                                  "embedding.cache=false", f"ray.workers={workers}", *extra])
+                                  "embedding.cache=false", f"ray.workers={workers}", "retrieval.dense=full", *extra])
 
 
 def bench_index(tmp: Path, model: str) -> list[tuple[str, int, float]]:
