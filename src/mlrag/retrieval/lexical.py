@@ -46,7 +46,7 @@ class LexicalIndex:
     @classmethod
     def build(cls, chunks: Sequence[Chunk], *, k1: float = 1.2, b: float = 0.75) -> "LexicalIndex":
         """Index ``chunks`` (the index's units, in row order)."""
-        bm25s = require("bm25s", "index", "lexical search")
+        bm25s = require("bm25s", "core", "lexical search")
         stem = stemming_available()
         corpus = [code_tokens(document_text(c), stem=stem) or [""] for c in chunks]
         retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
@@ -88,7 +88,7 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path, *, mmap: bool = True) -> "LexicalIndex":
-        bm25s = require("bm25s", "index", "lexical search")
+        bm25s = require("bm25s", "core", "lexical search")
         try:
             params = json.loads((folder / PARAMS_FILE).read_text())
         except (OSError, ValueError) as e:
