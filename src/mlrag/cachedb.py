@@ -62,13 +62,16 @@ class CacheDB:
         return db
 
     def _setup(self, db: sqlite3.Connection) -> None:
-        if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-            db.execute("PRAGMA journal_mode=WAL")
+        # Read first (a file of another kind or shape is detected before anything is written to it), then
+        # create what is missing, then switch to WAL.
+        db.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
         for statement in self._schema.split(";"):
             if statement.strip():
                 db.execute(statement)
         db.execute(self._probe).fetchall()
         db.commit()
+        if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            db.execute("PRAGMA journal_mode=WAL")
 
     def _open_aside(self, error: Exception) -> sqlite3.Connection:
         aside = self.path.with_name(self.path.name + ".corrupt")
