@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ["torch", "transformers", "sentence_transformers", "faiss", "chromadb", "llama_index", "openai", "llama_cpp"]
 
 
@@ -19,7 +21,11 @@ def test_import_pulls_no_heavy_module() -> None:
 
 
 def test_public_names_resolve() -> None:
+    import importlib
+
     import mlrag
 
     for name in ("Chunk", "Hit", "Generation", "chunk_repo", "build_index", "retrieve", "generate", "MlragError"):
-        assert getattr(mlrag, name) is not None
+        assert getattr(mlrag, name) is getattr(importlib.import_module(mlrag._EXPORTS[name]), name)
+    with pytest.raises(AttributeError):
+        mlrag.no_such_name  # noqa: B018
