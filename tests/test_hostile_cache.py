@@ -18,21 +18,22 @@ GARBAGE = {
 }
 
 
-def _foreign_schema(path: Path, table: str) -> None:
+def _spoil(path: Path, kind: str, table: str) -> Path:
+    """Write garbage of ``kind`` at ``path``, or a real SQLite file whose ``table`` has another shape."""
+    if kind != "foreign schema":
+        path.write_bytes(GARBAGE[kind])
+        return path
     db = sqlite3.connect(path)
     db.execute(f"CREATE TABLE {table} (something TEXT)")
     db.execute(f"INSERT INTO {table} VALUES ('user data')")
     db.commit()
     db.close()
+    return path
 
 
 @pytest.mark.parametrize("kind", [*GARBAGE, "foreign schema"])
 def test_a_corrupt_embedding_cache_is_moved_aside_and_rebuilt(tmp_path: Path, kind: str) -> None:
-    path = tmp_path / "embeddings.sqlite"
-    if kind == "foreign schema":
-        _foreign_schema(path, "vectors")
-    else:
-        path.write_bytes(GARBAGE[kind])
+    path = _spoil(tmp_path / "embeddings.sqlite", kind, "vectors")
     before = path.read_bytes()
     cache = EmbeddingCache(path)
     cache.put_many("m", ["a"], np.ones((1, 3), np.float32))
@@ -43,11 +44,7 @@ def test_a_corrupt_embedding_cache_is_moved_aside_and_rebuilt(tmp_path: Path, ki
 
 @pytest.mark.parametrize("kind", [*GARBAGE, "foreign schema"])
 def test_a_corrupt_generation_cache_is_moved_aside_and_rebuilt(tmp_path: Path, kind: str) -> None:
-    path = tmp_path / "outputs.sqlite"
-    if kind == "foreign schema":
-        _foreign_schema(path, "outputs")
-    else:
-        path.write_bytes(GARBAGE[kind])
+    path = _spoil(tmp_path / "outputs.sqlite", kind, "outputs")
     cache = OutputCache(path)
     cache.put("k", "model", "answer")
     assert cache.get("k") == "answer" and cache.get("other") is None
