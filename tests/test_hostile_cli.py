@@ -170,3 +170,19 @@ def test_unexpected_errors_are_one_line_unless_debugging(capsys: pytest.CaptureF
     monkeypatch.setenv("MLRAG_DEBUG", "1")
     with pytest.raises(RuntimeError):
         main(["search", "r", "q"])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "faiss"])
+def test_store_search_with_a_huge_k_is_a_config_error_not_an_allocation(backend: str) -> None:
+    import numpy as np
+
+    from mlrag.stores import make_store
+
+    if backend == "faiss":
+        pytest.importorskip("faiss")
+    store = make_store(StoreConfig(backend=backend), 2)
+    store.add([1, 2], np.eye(2, dtype=np.float32))
+    with pytest.raises(ConfigError, match="k must be"):
+        store.search(np.ones((1, 2), np.float32), 10**12)
+    scores, ids = store.search(np.ones((1, 2), np.float32), 4)
+    assert ids.shape == (1, 4) and sorted(ids[0].tolist()) == [-1, -1, 1, 2]

@@ -136,9 +136,20 @@ def _need(folder: Path | None) -> Path:
     return folder
 
 
+#: The largest k a store searches for (results are padded to k columns, so k bounds memory).
+MAX_TOPK = 100_000
+
+
 def pad_topk(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pad (q, m) results with m < k to (q, k) using -inf / -1."""
+    """Pad (q, m) results with m < k to (q, k) using -inf / -1.
+
+    Raises:
+        ConfigError: ``k`` is negative or over ``MAX_TOPK`` (padding would allocate k columns per query).
+    """
     import numpy as np
+
+    if not 0 <= k <= MAX_TOPK:
+        raise ConfigError(f"top-k search: k must be between 0 and {MAX_TOPK}, got {k}")
 
     q, m = ids.shape
     if m >= k:
