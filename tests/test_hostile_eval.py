@@ -256,3 +256,24 @@ def test_result_files_never_hold_keys(tmp_path: Path) -> None:
 
 def test_errors_are_mlrag_errors(tmp_path: Path) -> None:
     assert issubclass(TaskSetError, MlragError) and issubclass(ResultsDirError, MlragError)
+
+
+def test_a_rerun_with_or_without_progress_bars_resumes(tmp_path: Path) -> None:
+    data = _data(tmp_path, ROW)
+    repos = _repos(tmp_path)
+    kw: dict[str, Any] = dict(repos=repos, out=tmp_path / "out", retrieve_fn=_retrieve, generate_fn=_generate)
+    run_eval(load_tasks(data), depth_conditions([1]), config=Config(), options=EvalOptions(progress=False), **kw)
+    again = run_eval(load_tasks(data), depth_conditions([1]), config=Config().replace({"progress": False}),
+                     options=EvalOptions(progress=False), **kw)
+    assert again.skipped == 1 and again.done == 0
+
+
+def test_garbage_in_rows_jsonl_is_dropped_and_recomputed(tmp_path: Path) -> None:
+    first = _run([ROW], tmp_path)
+    rows = tmp_path / "out" / "rows.jsonl"
+    rows.write_bytes(rows.read_bytes() + b'{"key": "\xff\xfe torn')
+    again = _run([ROW], tmp_path)
+    assert again.skipped == 1 and again.records == first.records
+    assert b"\xff" not in rows.read_bytes()
+    (tmp_path / "out" / "run.json").write_bytes(b"\xff\x00 not json")
+    assert _run([ROW], tmp_path).skipped == 1  # an unreadable run.json does not block a resume

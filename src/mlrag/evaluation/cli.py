@@ -147,6 +147,8 @@ def _run(args: argparse.Namespace, retrieve_fn: RetrieveFn | None, generate_fn: 
         return 0
     config = load_config(args.config, [*args.overrides, *args.set_overrides])
     quiet = args.no_progress or args.quiet
+    if quiet:  # no bars from the indexes built on the way either
+        config = config.replace({"progress": False})
     options = EvalOptions(llm=args.llm, samples=args.samples, execute=args.execute,
                           exec_timeout_s=args.exec_timeout, progress=config.progress and not quiet)
     failed = False

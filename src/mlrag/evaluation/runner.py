@@ -187,7 +187,7 @@ def _read_done(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
         return done
     good: list[str] = []
     bad = 0
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         if not line.strip():
             continue
         try:
@@ -208,9 +208,10 @@ def _check_run_file(out: Path, identity: Mapping[str, Any]) -> None:
     if run_file.is_file():
         try:
             previous = json.loads(run_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             previous = None
-        if previous is not None and previous.get("identity") != _identity_json(identity):
+        before = previous.get("identity") if isinstance(previous, dict) else None
+        if before is not None and _identity_json(before) != _identity_json(identity):
             raise ConfigError(
                 f"{out} holds results of another run (config, --llm, --samples or --execute differ); "
                 "use another --out or delete that folder"
@@ -233,8 +234,12 @@ def _check_conditions(records: Iterable[Mapping[str, Any]], conditions: Sequence
 
 
 def _identity_json(identity: Mapping[str, Any]) -> Any:
-    """The identity as ``run.json`` stores it: plain JSON, secrets redacted (so a resume compares like with like)."""
-    return redact_obj(json.loads(json.dumps(identity)))
+    """The identity as ``run.json`` stores it: plain JSON, secrets redacted (so a resume compares like with like),
+    without ``config.progress`` (showing bars or not, ``-q``, is not another run)."""
+    plain = redact_obj(json.loads(json.dumps(identity)))
+    if isinstance(plain, dict) and isinstance(plain.get("config"), dict):
+        plain["config"].pop("progress", None)
+    return plain
 
 
 def write_run_files(out: Path, config: Config, options: EvalOptions, conditions: Sequence[Condition],
@@ -465,7 +470,7 @@ def _generate(row: TaskRow, cond: Condition, repo: Path, config: Config, options
 def iter_records(path: str | Path) -> Iterable[dict[str, Any]]:
     """The records of a ``rows.jsonl`` file (unreadable lines skipped)."""
     p = Path(path)
-    for line in p.read_text(encoding="utf-8").splitlines():
+    for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
         if line.strip():
             try:
                 yield json.loads(line)
