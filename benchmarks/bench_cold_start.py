@@ -175,7 +175,9 @@ def _index_cell(m: dict[str, Any]) -> str:
     return "–" if m["index_s"] is None else f"{m['index_s']:.1f} ({m['index_embedded']} embedded)"
 
 
-def quality(repo_dirs: list[str], seed_cache: Path | None, out_dir: Path) -> dict[str, Any]:
+def quality(
+    repo_dirs: list[str], seed_cache: Path | None, out_dir: Path, pools: list[int], only: list[str]
+) -> dict[str, Any]:
     """Oracle / answer / path recall of lazy against full (and off) on the DEV rows of ``repo_dirs``, with the
     metrics of ``bench_retrieval.py`` (top-5 hits, and hits cut at 6,000 characters). Indexes go to
     ``out_dir/{full,lexical}``, each starting from a copy of ``seed_cache`` (an ``embeddings.sqlite``) when given,
@@ -189,12 +191,11 @@ def quality(repo_dirs: list[str], seed_cache: Path | None, out_dir: Path) -> dic
     from mlrag.config import Config
     from mlrag.index import Index
 
-    conds = {
-        "full": {"dense": "full"},
-        "lazy": {"dense": "lazy"},
-        "lazy-20": {"dense": "lazy", "lazy_candidates": 20},
-        "off": {"dense": "off"},
-    }
+    conds: dict[str, dict[str, Any]] = {"full": {"dense": "full"}, "lazy": {"dense": "lazy"}, "off": {"dense": "off"}}
+    for pool in pools:
+        conds[f"lazy-{pool}"] = {"dense": "lazy", "lazy_candidates": pool}
+    if only:
+        conds = {c: v for c, v in conds.items() if c in only}
     dirs = {"full": out_dir / "full", "lexical": out_dir / "lexical"}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
@@ -289,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--llamaindex", action="store_true", help="also LlamaIndex's default pipeline, cold")
     ap.add_argument("--index-after", action="store_true", help="then time `mlrag index` in the same folder")
     ap.add_argument("--quality", default="", metavar="DIR", help="lazy vs full retrieval quality; indexes in DIR")
+    ap.add_argument("--pools", default="20", help="--quality: extra lazy conditions with these lazy_candidates")
+    ap.add_argument("--conditions", default="", help="--quality: only these (full, lazy, off, lazy-N)")
     ap.add_argument("--seed-cache", default="", help="--quality: an embeddings.sqlite to start both caches from")
     ap.add_argument("--json", default="")
     args = ap.parse_args(argv)
@@ -298,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
             [r for r in args.repos.split(",") if r],
             Path(args.seed_cache) if args.seed_cache else None,
             Path(args.quality),
+            [int(p) for p in args.pools.split(",") if p],
+            [c for c in args.conditions.split(",") if c],
         )
         if args.json:
             Path(args.json).write_text(json.dumps(q, indent=1))
