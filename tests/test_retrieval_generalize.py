@@ -119,7 +119,7 @@ def test_a_long_section_gives_the_windows_that_match_the_task() -> None:
     section, unit, other = _long_section()
     assert len(section.text) > 6000
     query = "fine-tune on the MRPC task of GLUE with run_classifier.py"
-    hits = pack([(unit, 1.0), (other, 0.5)], {section.id: section}, k=5, budget_chars=4000, query=query)
+    hits = pack([(unit, 1.0), (other, 0.5)], {section.id: section}, k=5, budget_chars=4000, query=query, windows=True)
     first = hits[0].text
     assert "--task_name MRPC" in first and first.startswith("Usage\n")
     assert "Paragraph 0 " not in first  # not the section's first characters
@@ -145,3 +145,16 @@ def test_prefix_names_come_from_the_vocabulary_only() -> None:
     assert prefix_names("with a sequence length of 96", {"train"}) == []
     assert expand_query("predict with a prediction length of 24", vocab).endswith("pred_len")
     assert expand_query("sequence length 96", set()) == "sequence length 96"
+
+
+def test_profiles_load_and_only_change_retrieval_settings() -> None:
+    from mlrag.config import CONFIG_DIR, load_config
+
+    profiles = sorted((CONFIG_DIR / "profiles").glob("*.yaml"))
+    assert profiles, "configs/profiles/ ships at least one opt-in profile"
+    default = Config().to_dict()
+    for path in profiles:
+        cfg = load_config(path).to_dict()
+        changed = {k for k in default if cfg[k] != default[k]}
+        assert changed <= {"retrieval", "chunking"}, (path.name, changed)
+        assert cfg != default, path.name

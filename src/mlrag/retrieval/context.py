@@ -12,12 +12,13 @@ Rules, applied in rank order:
   merged with the lines between them, when the joined passage fits the budget: several hits in one section
   say that the section is what the task needs, and a prompt reads one contiguous passage better than pieces
   of it (the "auto-merging" of hierarchical retrievers, bounded by the section's size).
-- Long sections (``query`` given, ``windows=True``): when a unit's parent does not fit the budget left, the hit
-  is not the unit alone nor the section's first characters but the *windows* of its section (the level-2
-  context, else the parent) that match the query: the section's blocks (paragraphs and fenced code blocks) that
-  share the most query tokens, the matched unit's block first, in file order, under the section's heading path,
-  up to half the budget (or what is left, when less). Such a hit is derived text (not one slice of the file)
-  and merges with nothing.
+- Long sections (``query`` given, ``windows=True``; ``retrieval.section_windows``, opt-in: it wins at 2,000
+  characters but not at 6,000, leave-one-repository-out, see BENCHMARKS.md): when a unit's parent does not
+  fit the budget left, the hit is not the unit alone nor the section's first characters but the *windows* of
+  its section (the level-2 context, else the parent) that match the query: the section's blocks (paragraphs
+  and fenced code blocks) that share the most query tokens, the matched unit's block first, in file order,
+  under the section's heading path, up to half the budget (or what is left, when less). Such a hit is derived
+  text (not one slice of the file) and merges with nothing.
 - ``budget_chars`` (0 = no limit) caps the summed ``Hit.text`` lengths: the hit that crosses it is cut at a line
   boundary (when at least ``MIN_PIECE`` characters remain), and packing stops there.
 """
@@ -168,7 +169,7 @@ def pack(
     repo: str = "",
     parent_max_chars: int = 0,
     query: str = "",
-    windows: bool = True,
+    windows: bool = False,
 ) -> list[Hit]:
     """Turn ranked units into at most ``k`` deduplicated hits within ``budget_chars``.
 
