@@ -32,12 +32,16 @@ _EXPORTS = {
     "build_index": "mlrag.api",
     "retrieve": "mlrag.api",
     "generate": "mlrag.api",
+    "affordances": "mlrag.api",
+    "check": "mlrag.agent",
+    "CheckResult": "mlrag.agent",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:
-    from .api import build_index, chunk_repo, generate, retrieve
+    from .agent import CheckResult, check
+    from .api import affordances, build_index, chunk_repo, generate, retrieve
     from .config import Config, load_config
     from .errors import MlragError
     from .index import Index

@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides_pos", nargs="*", metavar="KEY=VALUE")
     _common(p)
 
+    _add_agent_parsers(sub)
+
     try:
         from .evaluation.cli import add_eval_parser
     except ImportError:  # the evaluation stage is optional at runtime (matplotlib)
@@ -166,6 +168,70 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_agent_parsers(sub: Any) -> None:
+    """``check``, ``entry-points`` and ``mcp``: the agent tools (``mlrag.agent``)."""
+    p = sub.add_parser("check", help="check a command or Python snippet against the repository's scripts and options")
+    p.add_argument("repo", help="local folder or git URL[@commit]")
+    p.add_argument("code", metavar="COMMAND", help='the bash command line or Python code, quoted ("-" reads stdin)')
+    p.add_argument("--workdir", default="", help="repo-relative folder the command runs in (default: the root)")
+    p.add_argument("--language", choices=("auto", "bash", "python"), default="auto", help="default: auto")
+    p.add_argument("overrides_pos", nargs="*", metavar="KEY=VALUE")
+    _common(p)
+
+    p = sub.add_parser("entry-points", help="list every way to run the repository, with each option")
+    p.add_argument("repo", help="local folder or git URL[@commit]")
+    p.add_argument("--kind", action="append", default=[], help="only this kind (repeatable): python-script, "
+                   "shell-script, make-target, console-script, python-module, python-api, registry")
+    p.add_argument("--grep", default="", metavar="TEXT", help="only entries whose id, command or summary has TEXT")
+    p.add_argument("overrides_pos", nargs="*", metavar="KEY=VALUE")
+    _common(p)
+
+    p = sub.add_parser("mcp", help="serve search, entry points, check and generate as MCP tools over stdio")
+    p.add_argument("--llm", help="generator for generate_command (default: generation.llm of the config)")
+    p.add_argument("overrides_pos", nargs="*", metavar="KEY=VALUE")
+    _common(p)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .agent import check
+
+    cfg = _load(args)
+    code = sys.stdin.read() if args.code == "-" else args.code
+    result = check(code, args.repo, workdir=args.workdir, language=args.language, config=cfg)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print("valid" if result.valid else "invalid")
+        for line in result.problems:
+            print(f"  problem: {line}")
+        for line in result.suggestions:
+            print(f"  suggestion: {line}")
+    return 0 if result.valid else 1
+
+
+def _cmd_entry_points(args: argparse.Namespace) -> int:
+    from .agent.entry_points import catalog_json, format_catalog, select
+    from .api import _open
+
+    cfg = _load(args)
+    entries = select(_open(args.repo, cfg).affordances, args.kind, args.grep)
+    if args.json:
+        print(json.dumps(catalog_json(entries)))
+    else:
+        print(format_catalog(entries) if entries else "no entry points found")
+    return 0
+
+
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    from .errors import require
+
+    require("mcp", "mcp", "mlrag mcp")
+    from .agent.mcp_server import serve
+
+    serve(_load(args), llm=args.llm)
+    return 0
+
+
 def setup_logging(quiet: bool = False) -> None:
     """Show mlrag's own log lines (INFO, or WARNING when quiet) as ``mlrag: ...``; other libraries stay at
     their defaults (the root logger is left alone)."""
@@ -206,7 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 1
     setup_logging(quiet=getattr(args, "quiet", False) or getattr(args, "no_progress", False))
-    handlers = {"index": _cmd_index, "search": _cmd_search, "generate": _cmd_generate}
+    handlers = {"index": _cmd_index, "search": _cmd_search, "generate": _cmd_generate, "check": _cmd_check,
+                "entry-points": _cmd_entry_points, "mcp": _cmd_mcp}
     try:
         if args.command == "eval":
             from .evaluation.cli import run_eval_command

@@ -42,7 +42,7 @@ class MissingDependencyError(MlragError, ImportError):
 
 
 #: The extras of ``setup.cfg`` (a test checks they agree); ``require(..., "core")`` means mlrag's own requirements.
-EXTRAS = ("faiss", "chroma", "llamaindex", "onnx", "bench", "llamacpp", "openai", "eval", "ray", "dev", "all")
+EXTRAS = ("faiss", "chroma", "llamaindex", "onnx", "bench", "llamacpp", "openai", "eval", "ray", "mcp", "dev", "all")
 
 
 def require(module: str, extra: str, feature: str | None = None):  # type: ignore[no-untyped-def]
