@@ -9,9 +9,9 @@ import pytest
 
 import mlrag
 from agent_repo import FILES, write_repo
-from mlrag.catalog import Affordance, Catalog, Param, build_catalog
 from mlrag.agent import check_code, detect_language
 from mlrag.agent.entry_points import format_catalog
+from mlrag.catalog import Affordance, Catalog, Param, build_catalog
 from mlrag.cli import main
 from mlrag.errors import ConfigError
 
