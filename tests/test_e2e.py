@@ -5,6 +5,7 @@ The network is cut for the whole test (any non-loopback connect raises), so a hu
 
 from __future__ import annotations
 
+import shlex
 import socket
 from pathlib import Path
 
@@ -35,6 +36,16 @@ def test_generate_with_embedded_defaults(example_repo: Path, no_network: None) -
     assert any("arma" in h.text.lower() for h in gen.hits)
     assert task in gen.prompt
     assert gen.model
+    # the structured path renders the exact command from the script's real options
+    assert gen.mode == "structured"
+    assert shlex.split(gen.code) == shlex.split(
+        "cd citation && python train.py --dataset citeseer --lr 0.005 --model arma --num-stacks 5"
+    )
+
+
+def test_free_mode_still_available(example_repo: Path, no_network: None) -> None:
+    gen = mlrag.generate("Train ARMA on citeseer", example_repo, k=1, llm="echo", overrides=["generation.mode=free"])
+    assert gen.mode == "free" and gen.prompt
 
 
 def test_index_is_reused_while_content_is_unchanged(example_repo: Path, no_network: None) -> None:

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from .config import Config, as_config
-from .errors import ConfigError, RepoError
+from .errors import BackendError, ConfigError, RepoError
 from .repo import ResolvedRepo, resolve_repo, walk_repo
 from .types import Chunk, Generation, Hit
 
 if TYPE_CHECKING:
+    from .catalog import Catalog
     from .generation.base import Generator
     from .index import Index
 
@@ -122,6 +123,28 @@ def _open(repo: RepoLike, cfg: Config) -> "Index":
     return Index.open(resolved.root, cfg, name=resolved.name, progress=cfg.progress)
 
 
+def affordances(repo: RepoLike, *, config: ConfigLike = None) -> "Catalog":
+    """Every way to run ``repo``: scripts with their options, shell scripts, make targets, entry points,
+    ``python -m`` packages, the Python API and its name registries (see ``mlrag.catalog``).
+
+    An index's stored catalog when ``repo`` is an ``Index``; otherwise the catalog is read straight from the
+    repository's files (static reading only, seconds even on a large repository; no embedding).
+
+    Example:
+        >>> cat = mlrag.affordances("examples/graphlab")  # doctest: +SKIP
+        >>> [a.run for a in cat.of_kind("python-script")][:1]  # doctest: +SKIP
+        ['python train.py']
+    """
+    from .catalog import build_catalog, read_sources
+
+    cfg = as_config(config)
+    if _is_index(repo):
+        return repo.affordances  # type: ignore[union-attr,no-any-return]
+    resolved = _resolve(repo, cfg)
+    files = walk_repo(resolved.root, cfg.walk)
+    return build_catalog(read_sources(resolved.root, files))
+
+
 def retrieve(task: str, repo: RepoLike, k: int = 5, **options: Any) -> list[Hit]:
     """The top-``k`` context units of ``repo`` for ``task`` (hybrid dense + BM25 by default).
 
@@ -178,6 +201,36 @@ def generate(task: str, repo: RepoLike, k: int = 5, llm: "str | Generator | None
             if cfg.generation.strategy == "draft":
                 query = f"{task}\n{draft_query(task, generator, cfg.generation)}"
             hits = index.search(query, k, **search)
+    if cfg.generation.mode != "free":
+        structured = _structured(task, list(hits), index, generator, cfg, workdir)
+        if structured is not None:
+            return structured
+        if cfg.generation.mode == "structured":
+            raise BackendError(
+                f"no entry point of {index.name} fits the task (generation.mode=structured); "
+                "see `mlrag entry-points`, or use generation.mode=auto"
+            )
     return run_generation(
         task, list(hits), generator, cfg.generation, cards=index.cards, files=index.files, workdir=workdir
+    )
+
+
+def _structured(task: str, hits: list[Hit], index: "Index", generator: "Generator", cfg: Config, workdir: str):  # type: ignore[no-untyped-def]
+    """The structured path: choose a catalog entry, bind the task's values, render (``generation.synthesis``)."""
+    from .generation.synthesis import render, synthesize
+
+    out_type = cfg.generation.output_type if cfg.generation.output_type != "auto" else None
+    binding = synthesize(task, index.affordances, hits, generator=generator, workdir=workdir, output_type=out_type)
+    if binding is None:
+        return None
+    code, _ = render(binding, workdir)
+    return Generation(
+        code=code,
+        text=code,
+        hits=tuple(hits),
+        prompt=f"Task: {task}\nCandidates (best first): {', '.join(binding.candidates)}",
+        model=getattr(generator, "id", ""),
+        mode="structured",
+        affordance=binding.affordance.id,
+        warnings=binding.warnings,
     )

@@ -167,6 +167,8 @@ class Generation:
         prompt: the prompt as sent (chat messages flattened to text).
         checks: grounding checks run on ``code`` (empty when grounding is off).
         repaired: True when a repair round replaced the first answer.
+        mode, affordance, warnings: how the code was made (``structured``: rendered from the catalog entry
+            ``affordance``), and what the task said that the command could not carry.
         first_code: the first answer's code when a repair round ran.
         model: the generator's id.
     """
@@ -179,6 +181,9 @@ class Generation:
     repaired: bool = False
     first_code: str | None = None
     model: str = ""
+    mode: str = "free"  # free: the model wrote the code; structured: mlrag rendered it from a catalog entry
+    affordance: str = ""  # the catalog entry's id (structured mode)
+    warnings: tuple[str, ...] = ()  # task values that fit no option, required options without a value
 
     @property
     def violations(self) -> tuple[Check, ...]:
@@ -196,6 +201,9 @@ class Generation:
             "model": self.model,
             "repaired": self.repaired,
             "first_code": self.first_code,
+            "mode": self.mode,
+            "affordance": self.affordance,
+            "warnings": list(self.warnings),
             "checks": [c.to_dict() for c in self.checks],
             "hits": [h.to_dict() for h in self.hits],
         }

@@ -8,8 +8,10 @@ template stored in the GGUF formats the messages (``create_chat_completion``). G
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +44,39 @@ def load_llama(path: str, n_ctx: int, threads: int) -> Any:
             llama_cpp = require("llama_cpp", "llamacpp", "the llama-cpp backend")
             kwargs: dict[str, Any] = {"n_threads": threads} if threads else {}
             try:
-                _LOADED[key] = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, verbose=False, **kwargs)
+                with _no_extra_bufts(llama_cpp):
+                    _LOADED[key] = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, verbose=False, **kwargs)
             except (ValueError, RuntimeError) as e:
                 raise BackendError(f"llama-cpp cannot load {path}: {e}") from None
         return _LOADED[key]
+
+
+@contextlib.contextmanager
+def _no_extra_bufts(llama_cpp: Any) -> Iterator[None]:
+    """Load models with the model parameter ``use_extra_bufts = false``.
+
+    On CPUs with AMX (Sapphire Rapids and later) llama.cpp's extra buffer types (weight repacking for AMX)
+    segfault on the first prompt of more than a few tokens (upstream llama.cpp issue 20824). ``Llama()`` does
+    not expose the field, so the default-params function it calls is wrapped while the model loads (under
+    ``_LOCK``). Without the repacking, CPU speed is unchanged within noise on machines without AMX.
+    """
+    low: Any = getattr(llama_cpp, "llama_cpp", None)
+    original = getattr(low, "llama_model_default_params", None)
+    if original is None:
+        yield
+        return
+
+    def params() -> Any:
+        p = original()
+        if hasattr(p, "use_extra_bufts"):
+            p.use_extra_bufts = False
+        return p
+
+    low.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        low.llama_model_default_params = original
 
 
 class LlamaCppGenerator(BaseGenerator):

@@ -12,7 +12,7 @@ Layout (``format_version`` 1)::
                       (full indexes only)
     store/            the vector store's files (faiss.index; numpy; Chroma keeps its own folder beside the index)
     bm25/             the bm25s index and its tokenizer parameters
-    affordances.json  the affordance catalog: every way to run the repository (``mlrag.affordances``),
+    affordances.json  the affordance catalog: every way to run the repository (``mlrag.catalog``),
                       with its own ``version``; the manifest records that version and the entry count
 
 Beside the index folders, ``embeddings.sqlite`` caches vectors by (model id, text hash) for every build and

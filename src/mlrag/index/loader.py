@@ -142,10 +142,10 @@ class Index:
 
     @property
     def affordances(self) -> Any:
-        """The repository's affordance catalog (``mlrag.affordances.Catalog``), read from ``affordances.json``;
+        """The repository's affordance catalog (``mlrag.catalog.Catalog``), read from ``affordances.json``;
         rebuilt from the repository's files when the file is missing or of another catalog version."""
         if self._catalog is None:
-            from ..affordances import load_catalog_or_build
+            from ..catalog import load_catalog_or_build
 
             self._catalog = load_catalog_or_build(self.path / "affordances.json", self.root, self.files)
         return self._catalog

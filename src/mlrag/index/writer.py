@@ -119,7 +119,7 @@ def write_index_files(
 
 def write_catalog_for(path: Path, root: Path, files: Sequence[Any]) -> dict[str, Any]:
     """Build the affordance catalog of ``files`` (their ``text``, else read under ``root``) into ``path``."""
-    from ..affordances import CATALOG_VERSION, build_catalog, read_sources, write_catalog
+    from ..catalog import CATALOG_VERSION, build_catalog, read_sources, write_catalog
 
     catalog = build_catalog(read_sources(root, files))
     write_catalog(path, catalog)

@@ -1,0 +1,343 @@
+"""``build_catalog``: every affordance of a repository from its files' texts (pure: no I/O, nothing imported or run).
+
+Order of work: parse each Python file once; read in-file command lines (the card readers), then the shapes
+``python_cli`` adds (absl flags, HfArgumentParser dataclasses, hydra configs, a parser borrowed from an
+imported module); shell scripts and Makefiles; console entry points; ``python -m`` packages; the Python API
+and registries of package modules. Then the README/shell lines that run each script give its ``workdir`` and
+``invoked_by`` (the same invocation finder the argument cards use, so both agree). A file that does not parse is
+listed in ``Catalog.skipped`` with the reason, never raised.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import posixpath
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..chunking.cli_ast import CliSpec, Values
+from ..chunking.linking import _resolve as resolve_invocation
+from ..chunking.linking import find_invocations
+from .base import Affordance, Catalog, Param, read_catalog, sort_entries, write_catalog
+from .packaging import console_scripts
+from .python_api import api_affordances, is_api_module, module_name, registry_affordances
+from .python_cli import (
+    absl_params,
+    borrowed_cli,
+    class_defs,
+    dataclass_params,
+    hf_dataclass_names,
+    hydra_config,
+    hydra_params,
+    imported_repo_modules,
+    params_from_options,
+    read_cli,
+    runs_as_main,
+)
+from .shell import make_affordances, shell_affordance
+
+log = logging.getLogger(__name__)
+
+_SHELL = (".sh", ".bash")
+_MAKE = ("Makefile", "makefile", "GNUmakefile")
+_PACKAGING = ("setup.cfg", "pyproject.toml", "setup.py")
+_DOCS = (".md", ".rst", ".txt", ".ipynb", ".markdown")
+_YAML = (".yaml", ".yml")
+MAX_SOURCE_CHARS = 2_000_000  # a "script" larger than this is generated or data; skipped
+
+
+def wanted(path: str) -> bool:
+    """True for the files the catalog reads (code, shell, make, packaging, hydra YAML, READMEs/docs)."""
+    name = path.rsplit("/", 1)[-1]
+    return (
+        path.endswith((".py", *_SHELL, *_YAML, *_DOCS)) or name in _MAKE or name.endswith(".mk") or name in _PACKAGING
+    )
+
+
+def read_sources(root: Path, files: Iterable[Any]) -> Iterator[tuple[str, str]]:
+    """``(path, text)`` of the catalog's files among ``files`` (``SourceFile``s with ``text``, objects with a
+    ``path``, or plain paths), reading under ``root`` when no text is given. Unreadable files are skipped."""
+    root = Path(root)
+    for f in files:
+        path = f if isinstance(f, str) else getattr(f, "path", None)
+        if not isinstance(path, str) or not wanted(path):
+            continue
+        text = getattr(f, "text", None)
+        if text is None:
+            target = (root / path).resolve()
+            if root.resolve() not in target.parents or not target.is_file():
+                continue
+            try:
+                text = target.read_text(encoding="utf-8", errors="replace")
+            except OSError as e:
+                log.info("affordances: skip %s (%s)", path, e.strerror or e)
+                continue
+        yield path, text
+
+
+def load_catalog_or_build(path: Path, root: Path, files: Sequence[Any]) -> Catalog:
+    """The catalog stored at ``path``, else one built from ``files`` under ``root`` (and stored when possible)."""
+    found = read_catalog(path)
+    if found is not None:
+        return found
+    log.info("affordances: %s missing or of another version; rebuilding from %s", path, root)
+    catalog = build_catalog(read_sources(root, files))
+    try:
+        write_catalog(path, catalog)
+    except OSError as e:
+        log.info("affordances: cannot store %s (%s)", path, e.strerror or e)
+    return catalog
+
+
+def _parse(path: str, text: str, skipped: list[str]) -> ast.Module | None:
+    if len(text) > MAX_SOURCE_CHARS:
+        skipped.append(f"{path}: larger than {MAX_SOURCE_CHARS} characters")
+        return None
+    try:
+        return ast.parse(text)
+    except SyntaxError as e:
+        skipped.append(f"{path}: syntax error at line {e.lineno}")
+    except (ValueError, RecursionError, MemoryError) as e:
+        skipped.append(f"{path}: cannot parse ({type(e).__name__})")
+    return None
+
+
+def _script_entries(path: str, spec: CliSpec | None, params: tuple[Param, ...], framework: str, summary: str,
+                    span: tuple[int, int]) -> list[Affordance]:  # fmt: skip
+    main = Affordance(
+        id=f"python-script:{path}",
+        kind="python-script",
+        name=path.rsplit("/", 1)[-1],
+        path=path,
+        start_line=span[0],
+        end_line=span[1],
+        run=f"python {path}",
+        framework=framework,
+        params=params,
+        summary=summary,
+    )
+    out = [main]
+    if spec is not None:
+        for sub, opts in spec.subcommands.items():
+            out.append(
+                replace(
+                    main,
+                    id=f"python-script:{path}:{sub}",
+                    name=f"{main.name} {sub}",
+                    run=f"python {path} {sub}",
+                    subcommand=sub,
+                    params=params_from_options(opts),
+                )
+            )
+    return out
+
+
+def _python_entries(path: str, text: str, tree: ast.Module, sources: dict[str, str], specs: dict[str, CliSpec | None],
+                    trees: dict[str, ast.Module], load_yaml: Any) -> list[Affordance]:  # fmt: skip
+    v = Values(tree)
+    summary = (ast.get_docstring(tree) or "").strip().split("\n", 1)[0]
+    spec = specs.get(path)
+    main = runs_as_main(tree)
+    if spec is not None:
+        return _script_entries(path, spec, params_from_options(spec.options), spec.framework, summary,
+                               (spec.start_line, spec.end_line))  # fmt: skip
+    absl = absl_params(tree, v) if "DEFINE_" in text else ()
+    if absl and main:
+        return _script_entries(path, None, absl, "absl", summary, (1, len(text.splitlines()) or 1))
+    names = hf_dataclass_names(tree) if "HfArgumentParser" in text else []
+    if names and main:
+        params: list[Param] = []
+        external: list[str] = []
+        local = class_defs(tree)
+        for mod in imported_repo_modules(tree, path, sources):
+            if mod in trees:
+                local = {**class_defs(trees[mod]), **local}
+        for n in names:
+            if n in local:
+                params += dataclass_params(local[n], Values(tree))
+            else:
+                external.append(n)
+        summary = summary or ("plus the options of " + ", ".join(external) if external else "")
+        return _script_entries(path, None, tuple(params), "hf-dataclass", summary, (1, len(text.splitlines()) or 1))
+    hydra = hydra_config(tree, v) if "hydra" in text else None
+    if hydra is not None:
+        ps = hydra_params(path, hydra[0], hydra[1], sources, load_yaml)
+        return _script_entries(path, None, ps, "hydra", summary, (1, len(text.splitlines()) or 1))
+    if main:
+        borrowed = borrowed_cli(tree, path, sources, specs)
+        if borrowed is not None:
+            return _script_entries(path, borrowed, params_from_options(borrowed.options), borrowed.framework,
+                                   summary, (1, len(text.splitlines()) or 1))  # fmt: skip
+        if absl:
+            return _script_entries(path, None, absl, "absl", summary, (1, len(text.splitlines()) or 1))
+        return _script_entries(path, None, (), "", summary, (1, len(text.splitlines()) or 1))
+    return []
+
+
+def _yaml_loader() -> Any:
+    import yaml  # a dependency of mlrag (configs)
+
+    def load(text: str) -> Any:
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            return None
+
+    return load
+
+
+def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
+    """Every affordance of a repository, from ``(repo-relative path, text)`` pairs.
+
+    Example:
+        >>> cat = build_catalog([("train.py", "import argparse\\np = argparse.ArgumentParser()\\n"
+        ...                      "p.add_argument('--lr', type=float, default=0.1)\\np.parse_args()\\n")])
+        >>> [(a.run, [p.name for p in a.params]) for a in cat]
+        [('python train.py', ['--lr'])]
+    """
+    src = {p: t for p, t in sources if wanted(p)}
+    skipped: list[str] = []
+    trees: dict[str, ast.Module] = {}
+    for path, text in src.items():
+        if path.endswith(".py"):
+            tree = _parse(path, text, skipped)
+            if tree is not None:
+                trees[path] = tree
+    specs: dict[str, CliSpec | None] = {}
+    for path, tree in trees.items():
+        try:
+            specs[path] = read_cli(src[path], tree)
+        except (RecursionError, MemoryError):
+            skipped.append(f"{path}: command line too deeply nested to read")
+            specs[path] = None
+    load_yaml = _yaml_loader()
+    entries: list[Affordance] = []
+    names = set(src)
+    for path, tree in trees.items():
+        try:
+            entries += _python_entries(path, src[path], tree, src, specs, trees, load_yaml)
+            if is_api_module(path, names, runs_as_main(tree)):
+                entries += api_affordances(path, tree, names)
+            entries += registry_affordances(path, tree, names, decorators="register" in src[path])
+        except (RecursionError, MemoryError):
+            skipped.append(f"{path}: too deeply nested to read")
+    for path, text in src.items():
+        base = path.rsplit("/", 1)[-1]
+        if path.endswith(_SHELL):
+            entries.append(shell_affordance(path, text))
+        elif base in _MAKE or base.endswith(".mk"):
+            entries += make_affordances(path, text)
+        elif base in _PACKAGING:
+            entries += _console_entries(path, text, src, specs)
+    entries += _module_entries(trees, specs, names)
+    return Catalog(sort_entries(_place(entries, src)), skipped=tuple(skipped))
+
+
+def _console_entries(path: str, text: str, src: dict[str, str], specs: dict[str, CliSpec | None]) -> list[Affordance]:
+    out: list[Affordance] = []
+    for command, module, func in console_scripts(path, text):
+        rel = module.replace(".", "/")
+        target = next(
+            (c for c in (f"{rel}.py", f"src/{rel}.py", f"{rel}/__init__.py", f"src/{rel}/__init__.py") if c in src), ""
+        )
+        spec = specs.get(target) if target else None
+        params = params_from_options(spec.options) if spec else ()
+        out.append(
+            Affordance(
+                id=f"console-script:{command}",
+                kind="console-script",
+                name=command,
+                path=target or path,
+                run=command,
+                framework=(spec.framework if spec else "entry-point"),
+                params=params,
+                summary=f"{module}:{func} (declared in {path})",
+            )
+        )
+        if spec is not None:
+            for sub, opts in spec.subcommands.items():
+                out.append(
+                    Affordance(
+                        id=f"console-script:{command}:{sub}",
+                        kind="console-script",
+                        name=f"{command} {sub}",
+                        path=target,
+                        run=f"{command} {sub}",
+                        framework=spec.framework,
+                        subcommand=sub,
+                        params=params_from_options(opts),
+                    )
+                )
+    return out
+
+
+def _module_entries(
+    trees: dict[str, ast.Module], specs: dict[str, CliSpec | None], names: set[str]
+) -> list[Affordance]:
+    """``python -m pkg`` for each package with a ``__main__.py``."""
+    out: list[Affordance] = []
+    for path in trees:
+        if not path.endswith("/__main__.py"):
+            continue
+        pkg = module_name(path[: -len("/__main__.py")] + "/__init__.py", names)
+        spec = specs.get(path)
+        out.append(
+            Affordance(
+                id=f"python-module:{pkg}",
+                kind="python-module",
+                name=pkg,
+                path=path,
+                run=f"python -m {pkg}",
+                workdir="src" if path.startswith("src/") else "",
+                framework=spec.framework if spec else "",
+                params=params_from_options(spec.options) if spec else (),
+            )
+        )
+    return out
+
+
+def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
+    """Set ``workdir``, ``run`` and ``invoked_by`` of scripts from the README/shell lines that run them."""
+    scripts = {a.path for a in entries if a.kind == "python-script"}
+    shells = {a.path for a in entries if a.kind == "shell-script"}
+    seen: dict[str, list[tuple[str, str]]] = {}  # script -> [(workdir, where)]
+    for path, text in src.items():
+        if not path.endswith((*_DOCS, *_SHELL)):
+            continue
+        from_dir = posixpath.dirname(path)
+        for no, line in enumerate(text.splitlines(), 1):
+            if ".py" in line or "-m " in line:
+                for target, is_module in find_invocations(line):
+                    hit = resolve_invocation(target, is_module, from_dir, scripts)
+                    if hit is not None:
+                        seen.setdefault(hit[0], []).append((hit[1], f"{path}:{no}"))
+            if ".sh" in line and not path.endswith(_SHELL) or path.endswith(_SHELL) and ".sh" in line:
+                for word in line.replace(";", " ").split():
+                    if word.endswith(_SHELL):
+                        w = word[2:] if word.startswith("./") else word
+                        for cand, wd in (
+                            (posixpath.normpath(posixpath.join(from_dir, w)), from_dir),
+                            (posixpath.normpath(w), ""),
+                        ):
+                            if cand in shells and cand != path:
+                                seen.setdefault(cand, []).append((wd, f"{path}:{no}"))
+                                break
+    out: list[Affordance] = []
+    for a in entries:
+        if a.kind not in ("python-script", "shell-script"):
+            out.append(a)
+            continue
+        uses = seen.get(a.path, [])
+        if uses:
+            workdir = Counter(w for w, _ in uses).most_common(1)[0][0]
+        else:
+            workdir = posixpath.dirname(a.path) if a.kind == "python-script" else ""
+        rel = posixpath.relpath(a.path, workdir or ".")
+        runner = "python" if a.kind == "python-script" else "bash"
+        run = f"{runner} {rel}" + (f" {a.subcommand}" if a.subcommand else "")
+        out.append(replace(a, workdir=workdir, run=run, invoked_by=tuple(dict.fromkeys(w for _, w in uses))[:8]))
+    return out

@@ -1,0 +1,387 @@
+"""Command lines of Python scripts, read statically: what ``python script.py ...`` accepts.
+
+In-file interfaces (argparse, click, typer, fire) come from the argument-card readers
+(``mlrag.chunking.cards.extract_cli``), so cards and catalog agree on every option. This module adds the shapes
+those readers do not see:
+
+* **a parser built in another module** (``from opts import get_parser`` / ``import options; options.parse()``):
+  when a script runs as main and builds no parser of its own, the options of the repository modules it imports
+  that do define one are its options;
+* **absl / tf.flags**: ``flags.DEFINE_string("name", default, "help")`` and the other ``DEFINE_*`` calls
+  (``DEFINE_enum`` gives choices, ``DEFINE_bool`` a ``--name`` / ``--noname`` flag);
+* **HfArgumentParser dataclasses**: ``HfArgumentParser((ModelArguments, DataArguments))`` -> one ``--field``
+  option per dataclass field (default, ``metadata={"help": ...}``, ``Literal``/choices); dataclasses that are not in
+  the repository (``transformers.TrainingArguments``) are recorded by name, their options are not known;
+* **hydra**: ``@hydra.main(config_path=..., config_name=...)`` -> one ``key=value`` override per leaf of the YAML
+  config, and one per config group (a folder of YAML files beside it) with its files as choices.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from ..chunking.cards import extract_cli
+from ..chunking.cli_ast import NOT_LITERAL, CliSpec, Values, dotted_name, keywords, str_args
+from .base import Param
+
+Sources = Mapping[str, str]  # repo-relative path -> text
+
+
+def params_from_options(options: Any) -> tuple[Param, ...]:
+    """Catalog parameters from the card readers' option dicts (``chunking.cli_ast.option``)."""
+    out: list[Param] = []
+    pos = 0
+    for o in options:
+        flags = [str(f) for f in o.get("flags") or ()]
+        if not flags:
+            continue
+        positional = bool(o.get("positional"))
+        if positional:
+            name, aliases = str(o.get("dest") or flags[0]), tuple[str, ...]()
+        else:
+            longs = [f for f in flags if f.startswith("--")]
+            name = longs[0] if longs else flags[0]
+            aliases = tuple(f for f in flags if f != name)
+        out.append(
+            Param(
+                name=name,
+                kind="positional" if positional else "option",
+                aliases=aliases,
+                type=_clean_type(o.get("type")),
+                choices=tuple(str(c) for c in o["choices"]) if o.get("choices") else None,
+                default=None if o.get("default") is None else str(o["default"]),
+                required=bool(o.get("required")),
+                help=" ".join(str(o.get("help") or "").split()),
+                nargs=None if o.get("nargs") is None else str(o["nargs"]),
+                action=o.get("action"),
+                position=pos if positional else None,
+                dest=str(o.get("dest") or ""),
+            )
+        )
+        if positional:
+            pos += 1
+    return tuple(out)
+
+
+def _clean_type(t: Any) -> str | None:
+    if t is None:
+        return None
+    s = str(t)
+    return {"str2bool": "bool", "strtobool": "bool", "boolean": "bool", "pathlib.Path": "path", "Path": "path"}.get(
+        s, s
+    )
+
+
+def runs_as_main(tree: ast.Module) -> bool:
+    """True when the module has an ``if __name__ == "__main__":`` block or calls a parser at module level."""
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test):
+            return True
+        if isinstance(node, (ast.Expr, ast.Assign)) and isinstance(getattr(node, "value", None), ast.Call):
+            name = dotted_name(node.value.func).split(".")[-1]  # type: ignore[union-attr,attr-defined]
+            if name in ("parse_args", "parse_known_args", "run", "Fire", "main", "app", "cli"):
+                return True
+    return False
+
+
+# ------------------------------------------------------------------------------------------------ absl
+
+
+_ABSL_TYPES = {
+    "DEFINE_string": "str",
+    "DEFINE_integer": "int",
+    "DEFINE_float": "float",
+    "DEFINE_bool": "bool",
+    "DEFINE_boolean": "bool",
+    "DEFINE_enum": "str",
+    "DEFINE_list": "list",
+    "DEFINE_multi_string": "str",
+    "DEFINE_multi_integer": "int",
+    "DEFINE_spaceseplist": "list",
+}
+
+
+def absl_params(tree: ast.Module, v: Values) -> tuple[Param, ...]:
+    """``flags.DEFINE_*("name", default, "help")`` calls -> ``--name`` options (absl and tf.flags)."""
+    out: list[Param] = []
+    seen: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        fn = dotted_name(node.func).split(".")[-1]
+        if fn not in _ABSL_TYPES:
+            continue
+        kw = keywords(node)
+        args = list(node.args)
+        name_node = args[0] if args else kw.get("name")
+        name = v.literal(name_node)
+        if not isinstance(name, str) or name in seen:
+            continue
+        seen.add(name)
+        default = v.text(args[1] if len(args) > 1 else kw.get("default"))
+        if fn == "DEFINE_enum":
+            choices = v.choices(args[2] if len(args) > 2 else kw.get("enum_values"))
+            help_node = args[3] if len(args) > 3 else kw.get("help")
+        else:
+            choices = None
+            help_node = args[2] if len(args) > 2 else kw.get("help")
+        help_ = v.literal(help_node)
+        required = False
+        out.append(
+            Param(
+                name=f"--{name}",
+                aliases=(f"--no{name}",) if _ABSL_TYPES[fn] == "bool" else (),
+                type=_ABSL_TYPES[fn],
+                choices=tuple(choices) if choices else None,
+                default=default,
+                required=required,
+                help=" ".join(help_.split()) if isinstance(help_, str) else "",
+                action="store_true" if _ABSL_TYPES[fn] == "bool" else None,
+                dest=name,
+            )
+        )
+    marked = _absl_required(tree, v)
+    return tuple(replace(p, required=True) if p.dest in marked else p for p in out)
+
+
+def _absl_required(tree: ast.Module, v: Values) -> set[str]:
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and dotted_name(node.func).split(".")[-1] in (
+            "mark_flag_as_required",
+            "mark_flags_as_required",
+        ):
+            for a in node.args:
+                lit = v.literal(a)
+                if isinstance(lit, str):
+                    out.add(lit)
+                elif isinstance(lit, (list, tuple)):
+                    out.update(str(x) for x in lit)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ HfArgumentParser
+
+
+def hf_dataclass_names(tree: ast.Module) -> list[str]:
+    """Names of the dataclasses given to ``HfArgumentParser(...)`` in ``tree``, in order."""
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and dotted_name(node.func).split(".")[-1] == "HfArgumentParser" and node.args:
+            arg = node.args[0]
+            elts = arg.elts if isinstance(arg, (ast.Tuple, ast.List)) else [arg]
+            names += [dotted_name(e).split(".")[-1] for e in elts if dotted_name(e)]
+    return names
+
+
+def dataclass_params(cls: ast.ClassDef, v: Values) -> tuple[Param, ...]:
+    """``--field`` options of a dataclass, as ``HfArgumentParser`` derives them."""
+    out: list[Param] = []
+    for st in cls.body:
+        if not (isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)):
+            continue
+        name = st.target.id
+        ann = ast.unparse(st.annotation)
+        default: str | None = None
+        help_ = ""
+        choices: tuple[str, ...] | None = None
+        required = st.value is None
+        if isinstance(st.value, ast.Call) and dotted_name(st.value.func).split(".")[-1] == "field":
+            kw = keywords(st.value)
+            required = "default" not in kw and "default_factory" not in kw
+            default = v.text(kw.get("default"))
+            meta = v.literal(kw.get("metadata"))
+            if isinstance(meta, dict):
+                help_ = " ".join(str(meta.get("help", "")).split())
+                if isinstance(meta.get("choices"), (list, tuple)):
+                    choices = tuple(str(c) for c in meta["choices"])
+        elif st.value is not None:
+            default = v.text(st.value)
+        if "Literal[" in ann:
+            sub = ann[ann.index("Literal[") + 8 :].split("]")[0]
+            lit = _safe_literal(f"[{sub}]")
+            if isinstance(lit, list):
+                choices = tuple(str(x) for x in lit)
+        base = _base_type(ann)
+        out.append(
+            Param(
+                name=f"--{name}",
+                type=base,
+                choices=choices,
+                default=default,
+                required=required,
+                help=help_,
+                action="store_true" if base == "bool" and default in (None, "False") else None,
+                nargs="+" if base == "list" else None,
+                dest=name,
+            )
+        )
+    return tuple(out)
+
+
+def _safe_literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return NOT_LITERAL
+
+
+def _base_type(ann: str) -> str:
+    a = ann.replace("typing.", "").replace("Optional[", "").rstrip("]")
+    for t in ("bool", "int", "float", "str"):
+        if a == t or a.startswith(t):
+            return t
+    if a.startswith(("List", "list", "Tuple", "tuple")):
+        return "list"
+    return "str"
+
+
+def class_defs(tree: ast.Module) -> dict[str, ast.ClassDef]:
+    return {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+
+
+# ------------------------------------------------------------------------------------------------ hydra
+
+
+def hydra_config(tree: ast.Module, v: Values) -> tuple[str, str] | None:
+    """(config_path, config_name) of a ``@hydra.main(...)`` function, or None."""
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for d in node.decorator_list:
+            if isinstance(d, ast.Call) and dotted_name(d.func) in ("hydra.main", "main") and "hydra" in ast.unparse(d):
+                kw = keywords(d)
+                path = v.literal(kw.get("config_path"))
+                name = v.literal(kw.get("config_name"))
+                return (path if isinstance(path, str) else "", name if isinstance(name, str) else "config")
+            if isinstance(d, ast.Call) and dotted_name(d.func) == "hydra.main":
+                return ("", "config")
+    return None
+
+
+def hydra_params(
+    script: str, config_path: str, config_name: str, sources: Sources, load_yaml: Callable
+) -> tuple[Param, ...]:  # type: ignore[type-arg]
+    """``key=value`` overrides from the hydra config file and its config groups."""
+    base = posixpath.normpath(posixpath.join(posixpath.dirname(script), config_path)) if config_path else ""
+    base = "" if base == "." else base
+    name = config_name if config_name.endswith((".yaml", ".yml")) else f"{config_name}.yaml"
+    main = posixpath.join(base, name) if base else name
+    out: list[Param] = []
+    groups: dict[str, list[str]] = {}
+    prefix = f"{base}/" if base else ""
+    for path in sources:
+        if path.startswith(prefix) and path.endswith((".yaml", ".yml")) and path != main:
+            rel = path[len(prefix) :]
+            if "/" in rel:
+                group, _, file = rel.rpartition("/")
+                groups.setdefault(group.replace("/", "."), []).append(file.rsplit(".", 1)[0])
+    data = load_yaml(sources[main]) if main in sources else None
+    defaults: dict[str, str] = {}
+    if isinstance(data, dict):
+        for item in data.get("defaults") or ():
+            if isinstance(item, dict):
+                for k, val in item.items():
+                    defaults[str(k).lstrip("/").replace("/", ".")] = str(val)
+        for key, val in _leaves(data):
+            if key.split(".")[0] == "defaults" or key.startswith("hydra."):
+                continue
+            out.append(
+                Param(name=key, kind="override", type=_yaml_type(val), default=None if val is None else str(val))
+            )
+    for group, files in sorted(groups.items()):
+        out.append(
+            Param(name=group, kind="override", type="str", choices=tuple(sorted(files)), default=defaults.get(group))
+        )
+    return tuple(out)
+
+
+def _leaves(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    if isinstance(data, dict):
+        for k, val in data.items():
+            key = f"{prefix}{k}"
+            if isinstance(val, dict) and val:
+                out += _leaves(val, key + ".")
+            else:
+                out.append((key, val))
+    return out
+
+
+def _yaml_type(val: Any) -> str:
+    if isinstance(val, bool):
+        return "bool"
+    if isinstance(val, int):
+        return "int"
+    if isinstance(val, float):
+        return "float"
+    if isinstance(val, list):
+        return "list"
+    return "str"
+
+
+# ------------------------------------------------------------------------------------------------ imports
+
+
+def imported_repo_modules(tree: ast.Module, script: str, sources: Sources) -> list[str]:
+    """Repository files that ``tree`` (the file ``script``) imports, resolved as Python would from the script's
+    folder (how a script run as ``python script.py`` sees its siblings) or from the repository root."""
+    out: list[str] = []
+    here = posixpath.dirname(script)
+    for node in ast.walk(tree):
+        mods: list[str] = []
+        if isinstance(node, ast.Import):
+            mods = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.level:
+                up = here
+                for _ in range(node.level - 1):
+                    up = posixpath.dirname(up)
+                mods = [f"{up.replace('/', '.')}.{node.module}".lstrip(".")]
+            else:
+                mods = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level:  # from . import x
+            mods = [f"{here.replace('/', '.')}.{a.name}".lstrip(".") for a in node.names]
+        for m in mods:
+            rel = m.replace(".", "/")
+            for base in (here, ""):
+                for cand in (f"{rel}.py", f"{rel}/__init__.py"):
+                    p = posixpath.normpath(posixpath.join(base, cand)) if base else cand
+                    if p in sources and p != script and p not in out:
+                        out.append(p)
+    return out
+
+
+def borrowed_cli(
+    tree: ast.Module, script: str, sources: Sources, specs: Mapping[str, CliSpec | None]
+) -> CliSpec | None:
+    """The CLI of the first imported repository module that defines one (a parser built in another module)."""
+    for mod in imported_repo_modules(tree, script, sources):
+        spec = specs.get(mod)
+        if spec is not None and (spec.options or spec.subcommands):
+            return spec
+    return None
+
+
+def read_cli(source: str, tree: ast.Module) -> CliSpec | None:
+    return extract_cli(source, tree)
+
+
+__all__ = [
+    "absl_params",
+    "borrowed_cli",
+    "class_defs",
+    "dataclass_params",
+    "hf_dataclass_names",
+    "hydra_config",
+    "hydra_params",
+    "imported_repo_modules",
+    "params_from_options",
+    "read_cli",
+    "runs_as_main",
+    "str_args",
+]

@@ -1,0 +1,495 @@
+"""Structured synthesis: the repository's affordances are the vocabulary, mlrag writes the command.
+
+Flow (one way, no repair loop): candidates -> choose -> bind -> render.
+
+* **Candidates**: the catalog's runnable entries (bash) or its Python API (python), scored by the words the
+  task shares with each entry's name, path, summary and options, by the retrieved context that runs the
+  entry (README lines, cards) and by the task's literals that fit its options.
+* **Choose**: the best-scored entry when it leads clearly; otherwise the model picks among the top few, by
+  constrained decoding where the backend has it (``choose``): the answer can only be one of the candidates.
+* **Bind** (deterministic first): the task's literals — numbers, quoted strings, paths, names — go to options by
+  name (also the help text's words and common ML abbreviations: ``lr`` = learning rate), type and choices (fuzzy:
+  "large tagger" -> ``tagger-l``, "Citeseer" -> ``citeseer``); flags whose words the task states are set.
+  Defaults are never added; a literal that fits no option is a warning, never an invented option.
+* **Render**: ``cd <workdir> && <run> --opt value ...`` with shell quoting, ``nargs`` lists, positionals in order,
+  ``VAR=value`` inputs before a shell script, ``make target VAR=value``, ``key=value`` hydra overrides, and for
+  Python an import plus a call with keyword arguments.
+
+Why by hand: no library binds free-text literals to a static CLI description; the pieces that are standard
+(shell quoting, fuzzy string matching) come from ``shlex`` and ``difflib``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..catalog.base import Affordance, Catalog, Param
+from ..types import Hit
+
+RUNNABLE = ("python-script", "shell-script", "make-target", "console-script", "python-module")
+
+#: General ML vocabulary for option names (not about any repository): abbreviation -> words a task uses.
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "lr": ("learning", "rate"),
+    "bs": ("batch", "size"),
+    "wd": ("weight", "decay"),
+    "epoch": ("epochs",),
+    "epochs": ("epoch",),
+    "iters": ("iterations", "steps"),
+    "iter": ("iterations", "steps"),
+    "num": ("number",),
+    "n": ("number",),
+    "hid": ("hidden",),
+    "dim": ("dimension", "size"),
+    "lamb": ("lambda",),
+    "ckpt": ("checkpoint",),
+    "img": ("image",),
+    "seq": ("sequence",),
+    "len": ("length",),
+    "out": ("output",),
+    "dir": ("directory", "folder"),
+    "gpu": ("gpu", "cuda", "device"),
+    "gpus": ("gpus", "devices"),
+    "ngpu": ("gpus",),
+    "cfg": ("config",),
+    "tok": ("token", "tokenizer"),
+    "max": ("maximum",),
+    "min": ("minimum",),
+    "temp": ("temperature",),
+    "seed": ("seed", "random"),
+}
+_STOP = set(
+    "a an the of to in on for with and or by as at is be use using set setting that this it its into from "
+    "train training run running model models please can you me help i want would like write code script "
+    "command python bash data dataset value values".split()
+)
+_NUMBER = re.compile(r"(?<![\w.-])-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+_QUOTED = re.compile(r"""'([^']+)'|"([^"]+)"|`([^`]+)`""")
+_WORD = re.compile(r"[A-Za-z0-9_][\w.+/-]*[\w]|[A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A value stated in the task: its text, kind (number | quoted | path | word) and word position."""
+
+    text: str
+    kind: str
+    pos: int  # index in the task's word list
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What synthesis decided: the entry, the values given to its parameters, and what did not fit."""
+
+    affordance: Affordance
+    values: tuple[tuple[Param, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+    score: float = 0.0
+    candidates: tuple[str, ...] = field(default=(), compare=False)
+
+
+def _split(name: str) -> list[str]:
+    name = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", name.lower()) if w]
+
+
+def _stem(w: str) -> str:
+    w = w.lower()
+    for suf in ("ies", "es", "s"):
+        if len(w) > 4 and w.endswith(suf):
+            return w[: -len(suf)] + ("y" if suf == "ies" else "")
+    return w
+
+
+def words_of(text: str) -> list[str]:
+    return [m.group(0) for m in _WORD.finditer(text)]
+
+
+def param_words(p: Param) -> set[str]:
+    """Stemmed words that name ``p`` in a task: its spellings' parts, their expansions, the help's first words."""
+    out: set[str] = set()
+    for s in (*p.spellings, p.dest):
+        for w in _split(s):
+            out.add(_stem(w))
+            out.update(_stem(x) for x in ABBREVIATIONS.get(w, ()))
+    out -= {"no", "use", "enable", "num", "n", "number", "is", "do", "s"}
+    return out
+
+
+def help_words(p: Param) -> set[str]:
+    words = [_stem(w) for w in _split(p.help)[:8]]
+    return {w for w in words if w not in _STOP and len(w) > 2}
+
+
+def task_literals(task: str) -> tuple[list[str], list[Literal]]:
+    """The task's words (for proximity) and the literals in it, in order."""
+    words = words_of(task)
+    lits: list[Literal] = []
+    quoted_spans: list[tuple[int, int]] = []
+    for m in _QUOTED.finditer(task):
+        value = next(g for g in m.groups() if g is not None)
+        pos = len(words_of(task[: m.start()]))
+        lits.append(Literal(value, "path" if "/" in value or re.search(r"\.\w{1,5}$", value) else "quoted", pos))
+        quoted_spans.append(m.span())
+    for i, w in enumerate(words):
+        if any(a <= _offset(task, words, i) < b for a, b in quoted_spans):
+            continue
+        if _NUMBER.fullmatch(w):
+            lits.append(Literal(w, "number", i))
+        elif "/" in w or re.search(r"\.(pt|pth|ckpt|bin|json|ya?ml|csv|txt|npy|png|jpe?g|wav|tsv|h5|pkl)$", w):
+            lits.append(Literal(w, "path", i))
+        elif w.lower() not in _STOP:
+            lits.append(Literal(w, "word", i))
+    return words, sorted(lits, key=lambda lit: lit.pos)
+
+
+def _offset(task: str, words: list[str], i: int) -> int:
+    pos = 0
+    for k, m in enumerate(_WORD.finditer(task)):
+        if k == i:
+            return m.start()
+        pos = m.end()
+    return pos
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", s.lower())
+
+
+def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str, int, float] | None:
+    """The choice the task names, with the word position and a score (1 exact, <1 fuzzy), or None.
+
+    Tries n-grams of 1..3 task words: exact after normalisation ("Citeseer" ~ ``citeseer``, "resnet 50" ~
+    ``resnet50``), then word-set matches where a task word abbreviates a choice part ("large tagger" ~
+    ``tagger-l``), then close spellings (difflib ratio >= 0.85).
+    """
+    best: tuple[str, int, float] | None = None
+    normed = {_norm(c): c for c in choices if _norm(c)}
+    lower = [w.lower() for w in task_words]
+    for n in (3, 2, 1):
+        for i in range(len(lower) - n + 1):
+            gram = lower[i : i + n]
+            key = _norm("".join(gram))
+            if key in normed:
+                cand = (normed[key], i, 1.0 + 0.01 * n)
+            else:
+                cand = None
+                for c in choices:
+                    parts = _split(c)
+                    if len(parts) == n and n > 1 and sorted(parts) != sorted(gram):
+                        used = set()
+                        ok = True
+                        for part in parts:
+                            hit = next(
+                                (j for j, g in enumerate(gram) if j not in used and (g == part or g.startswith(part))),
+                                None,
+                            )
+                            if hit is None:
+                                ok = False
+                                break
+                            used.add(hit)
+                        if ok:
+                            cand = (c, i, 0.8)
+                            break
+                if cand is None and n == 1 and len(key) >= 4:
+                    close = difflib.get_close_matches(key, list(normed), n=1, cutoff=0.85)
+                    if close:
+                        cand = (normed[close[0]], i, 0.7)
+            if cand is not None and (best is None or cand[2] > best[2]):
+                best = cand
+    return best
+
+
+def _fits(p: Param, lit: Literal) -> bool:
+    t = (p.type or "str").lower()
+    if p.is_flag:
+        return False
+    if lit.kind == "number":
+        if t in ("int",) and not re.fullmatch(r"-?\d+", lit.text):
+            return False
+        return t in ("int", "float", "str", "none") or "int" in t or "float" in t or "num" in t
+    if t in ("int", "float") or "int" in t and "str" not in t:
+        return False
+    return True
+
+
+def _near_score(words: Sequence[str], pos: int, names: set[str], extra: set[str]) -> float:
+    """How strongly the words around position ``pos`` name a parameter (1 = right next to it)."""
+    best = 0.0
+    for j in range(max(0, pos - 5), min(len(words), pos + 4)):
+        if j == pos:
+            continue
+        w = _stem(words[j])
+        dist = abs(j - pos)
+        weight = 1.0 / dist if j < pos else 1.2 / dist  # "5 stacks" binds a bit tighter than "stacks 5"
+        if w in names:
+            best = max(best, weight)
+        elif w in extra:
+            best = max(best, 0.5 * weight)
+    return best
+
+
+def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], list[str], float]:
+    """Deterministic binding of the task's literals to ``affordance``'s parameters.
+
+    Returns (bound pairs in parameter order, warnings, total score). Each literal goes to at most one
+    parameter and each parameter gets at most one value (a list for ``nargs``).
+    """
+    words, lits = task_literals(task)
+    params = [p for p in affordance.params if p.kind != "kwarg" or not p.name.startswith("**")]
+    cands: list[tuple[float, int, int, str]] = []  # (score, literal index, param index, value)
+    for pi, p in enumerate(params):
+        names = param_words(p)
+        extra = help_words(p)
+        if p.choices:
+            m = match_choice(words, p.choices)
+            if m is not None:
+                value, pos, s = m
+                li = next((k for k, lit in enumerate(lits) if lit.pos == pos), -1)
+                near = _near_score(words, pos, names, extra)
+                cands.append((1.0 * s + near, li, pi, value))
+            continue
+        for li, lit in enumerate(lits):
+            if not _fits(p, lit):
+                continue
+            near = _near_score(words, lit.pos, names, extra)
+            if near <= 0:
+                continue
+            bonus = (
+                0.3 if lit.kind in ("quoted", "path") and (p.type == "path" or names & {"path", "file", "dir"}) else 0
+            )
+            if lit.kind == "word" and not _namelike(lit.text):
+                near *= 0.5
+            cands.append((near + bonus, li, pi, lit.text))
+    flags: list[tuple[Param, str]] = []
+    stems = {_stem(w) for w in words}
+    for p in params:
+        if p.is_flag:
+            names = {_stem(w) for w in _split(p.name)} - {"no", "use", "enable", "do"}
+            said = all(any(t == n or (len(n) >= 4 and t.startswith(n)) for t in stems) for n in names)
+            if names and said and not names <= {"gpu", "cuda"}:
+                flags.append((p, ""))
+    cands.sort(key=lambda c: (-c[0], c[1], c[2]))
+    used_lit: set[int] = set()
+    used_param: set[int] = set()
+    bound: dict[int, str] = {}
+    total = 0.0
+    for score, li, pi, value in cands:
+        if score < 0.3 or pi in used_param or (li >= 0 and li in used_lit):
+            continue
+        used_param.add(pi)
+        if li >= 0:
+            used_lit.add(li)
+        bound[pi] = value
+        total += score
+    # positionals of shell scripts with generic names take the remaining number/path/quoted literals in order
+    rest = [lit for k, lit in enumerate(lits) if k not in used_lit and lit.kind != "word"]
+    for pi, p in enumerate(params):
+        if p.kind == "positional" and pi not in bound and p.required and rest:
+            bound[pi] = rest.pop(0).text
+            total += 0.2
+    warnings = [
+        f"'{lit.text}' fits no option of {affordance.name}"
+        for k, lit in enumerate(lits)
+        if k not in used_lit
+        and lit.kind in ("number", "quoted", "path")
+        and lit.text not in {v for v in bound.values()}
+    ]
+    for pi, p in enumerate(params):
+        if p.required and pi not in bound and p.default is None:
+            warnings.append(f"{p.name} is required by {affordance.name} and the task gives no value for it")
+    pairs = [(params[pi], bound[pi]) for pi in sorted(bound)] + [
+        f for f in flags if f[0] not in [params[i] for i in bound]
+    ]
+    return pairs, warnings, total + 0.5 * len(flags)
+
+
+def _namelike(word: str) -> bool:
+    return bool(re.search(r"[A-Z0-9_\-.]", word[1:])) or word[:1].isupper()
+
+
+def entry_words(a: Affordance) -> set[str]:
+    out = {_stem(w) for w in _split(a.path) + _split(a.name) + _split(a.summary)[:12] + _split(a.subcommand)}
+    return out - _STOP - {"py", "sh", "main"}
+
+
+def rank_candidates(
+    task: str,
+    catalog: Catalog,
+    hits: Sequence[Hit] = (),
+    *,
+    kinds: Sequence[str] = RUNNABLE,
+    workdir: str = "",
+    top: int = 5,
+) -> list[tuple[float, Affordance, list[tuple[Param, str]], list[str]]]:
+    """The best ``top`` entries of ``kinds`` for ``task``: (score, entry, bound values, warnings), best first."""
+    tw = {_stem(w) for w in words_of(task)} - _STOP
+    hit_text = "\n".join(h.text for h in hits[:8])
+    hit_paths = [h.path for h in hits[:8]]
+    wd = workdir.strip("./")
+    out = []
+    for a in catalog.of_kind(*kinds):
+        if a.kind == "python-api" and a.name.rsplit(".", 1)[-1].startswith("_"):
+            continue
+        score = 2.0 * len(tw & entry_words(a))
+        base = a.path.rsplit("/", 1)[-1]
+        if base and a.kind != "make-target" and re.search(rf"(?<![\w/]){re.escape(base)}\b", task):
+            score += 4.0  # the task names the file
+        if base and base in hit_text:
+            score += 1.5
+        if a.path in hit_paths:
+            score += 1.0 + 0.5 * (hit_paths.index(a.path) == 0)
+        if any(loc.split(":")[0] in hit_paths for loc in a.invoked_by):
+            score += 1.0
+        if wd and (a.path.startswith(wd + "/") or a.workdir == wd):
+            score += 3.0
+        if a.subcommand and _stem(a.subcommand) in tw:
+            score += 2.0
+        pairs, warns, bscore = bind(task, a)
+        score += bscore
+        if not a.params and a.kind == "python-script":
+            score -= 0.5
+        out.append((score, a, pairs, warns))
+    out.sort(key=lambda x: (-x[0], x[1].id))
+    return out[:top]
+
+
+def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str = "") -> str:
+    """The command line for ``a`` with ``pairs`` bound, run from the caller's ``workdir``."""
+    env: list[str] = []
+    opts: list[str] = []
+    positionals: list[tuple[int, str]] = []
+    for p, v in pairs:
+        if p.kind == "env" or p.kind == "make-var":
+            env.append(f"{p.name}={shlex.quote(v)}")
+        elif p.kind == "override":
+            opts.append(f"{p.name}={shlex.quote(v)}")
+        elif p.kind == "positional":
+            positionals.append((p.position or 0, v))
+        elif p.is_flag:
+            opts.append(p.name)
+        else:
+            values = v.split() if p.nargs in ("+", "*") or (p.nargs or "").isdigit() else [v]
+            if a.framework == "absl":
+                opts.append(f"{p.name}={shlex.quote(v)}")
+            else:
+                opts += [p.name, *(shlex.quote(x) for x in values)]
+    args = [shlex.quote(v) for _, v in sorted(positionals)] + opts
+    caller = workdir.strip("/").removeprefix("./")
+    if a.kind == "make-target":
+        cmd = " ".join([a.run, *args, *env])
+    else:
+        cmd = " ".join([*env, a.run, *args]) if a.kind == "shell-script" else " ".join([a.run, *args])
+    if a.workdir and a.workdir != caller:
+        return f"cd {shlex.quote(a.workdir)} && {cmd}"
+    return cmd
+
+
+def render_python(a: Affordance, pairs: Sequence[tuple[Param, str]]) -> str:
+    """An import of ``a`` and a call with the bound keyword arguments (literals typed as the task wrote them)."""
+    call = a.name.split(".")
+    top = a.run.rsplit(" ", 1)[-1] if a.run.startswith("from ") else call[-1]
+    expr = ".".join(call[call.index(top) :]) if top in call else call[-1]
+    args = []
+    for p, v in pairs:
+        if p.kind != "kwarg":
+            continue
+        lit = v if _NUMBER.fullmatch(v) or v in ("True", "False", "None") else repr(v)
+        args.append(f"{p.name}={lit}")
+    return f"{a.run}\n\nresult = {expr}({', '.join(args)})\nprint(result)\n"
+
+
+PYTHON_HINT = re.compile(
+    r"\b(python (?:code|snippet|function|program|api)|in python|notebook|write (?:a )?python|python script that|import )",
+    re.I,
+)
+
+
+def wants_python(task: str, catalog: Catalog) -> bool:
+    """True when the task asks for Python code, or the repository offers only an API."""
+    if PYTHON_HINT.search(task):
+        return True
+    return not catalog.of_kind(*RUNNABLE) and bool(catalog.of_kind("python-api"))
+
+
+def choose(generator: object, task: str, options: Sequence[Affordance]) -> int | None:
+    """The model's pick among ``options`` (index), constrained to them where the backend can; None = no answer.
+
+    llama-cpp: a JSON schema whose only property is an enum of the options' ids (turned into a grammar by
+    llama-cpp-python, so nothing else can be produced); other backends: the options are numbered and the first
+    number of the reply is taken, checked against the range.
+    """
+    ids = [a.id for a in options]
+    listing = "\n".join(f"{i + 1}. {a.run}  -- {a.summary or a.path}" for i, a in enumerate(options))
+    messages = [
+        {"role": "system", "content": "You pick which of a repository's commands does a task. Answer with its number."},
+        {"role": "user", "content": f"Task: {task}\n\nCommands:\n{listing}\n\nWhich number?"},
+    ]
+    llama = getattr(getattr(generator, "inner", generator), "llama", None)
+    try:
+        if llama is not None:
+            schema = {
+                "type": "object",
+                "properties": {"choice": {"type": "string", "enum": ids}},
+                "required": ["choice"],
+            }
+            out = llama.create_chat_completion(
+                messages=messages,
+                max_tokens=64,
+                temperature=0.0,
+                response_format={"type": "json_object", "schema": schema},
+            )
+            import json
+
+            picked = json.loads(out["choices"][0]["message"]["content"] or "{}").get("choice")
+            return ids.index(picked) if picked in ids else None
+        complete = getattr(generator, "complete", None)
+        if complete is None:
+            return None
+        from .base import DecodeParams
+
+        reply = str(complete(messages, DecodeParams(max_new_tokens=8)))
+        m = re.search(r"\d+", reply)
+        if m and 1 <= int(m.group(0)) <= len(options):
+            return int(m.group(0)) - 1
+    except Exception:  # noqa: BLE001 - the model is advisory here: any failure falls back to the best score
+        return None
+    return None
+
+
+def synthesize(
+    task: str, catalog: Catalog, hits: Sequence[Hit] = (), *, generator: object = None, workdir: str = "",
+    output_type: str | None = None, margin: float = 1.0,
+) -> Binding | None:  # fmt: skip
+    """Choose an entry of ``catalog`` for ``task`` and bind the task's values to it; None when nothing fits.
+
+    The best-scored entry wins when it leads the next by ``margin`` or more; otherwise ``generator`` (when
+    given and not the echo double) picks among the entries within the margin.
+    """
+    python = output_type == "python" or (output_type is None and wants_python(task, catalog))
+    kinds = ("python-api",) if python else RUNNABLE
+    ranked = rank_candidates(task, catalog, hits, kinds=kinds, workdir=workdir)
+    if not ranked and python:
+        ranked = rank_candidates(task, catalog, hits, kinds=RUNNABLE, workdir=workdir)
+    if not ranked or ranked[0][0] <= 0:
+        return None
+    pick = 0
+    close = [r for r in ranked if ranked[0][0] - r[0] < margin]
+    if len(close) > 1 and generator is not None and getattr(generator, "id", "") != "echo":
+        got = choose(generator, task, [r[1] for r in close])
+        if got is not None:
+            pick = got
+    score, a, pairs, warns = ranked[pick]
+    return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked))
+
+
+def render(binding: Binding, workdir: str = "") -> tuple[str, str]:
+    """(code, output type) for a binding."""
+    a = binding.affordance
+    if a.kind == "python-api":
+        return render_python(a, binding.values), "python"
+    return render_bash(a, binding.values, workdir), "bash"
