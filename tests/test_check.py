@@ -150,6 +150,13 @@ def test_problems_name_the_real_alternative(code: str, problem: str, suggestion:
         assert any(suggestion in s for s in r.suggestions), r.suggestions
 
 
+def test_a_key_given_as_a_value_is_not_echoed() -> None:
+    key = "sk-" + "a1B2c3D4e5F6g7H8i9J0kLmN"
+    r = _check(f"python examples/arma/train.py c --out x --num-stacks {key}")
+    assert not r.valid and "expects an integer" in r.problems[0]
+    assert key not in json.dumps(r.to_dict())
+
+
 def test_workdir_is_where_relative_scripts_resolve() -> None:
     assert _check("python train.py c --out x", workdir="examples/arma").valid
     assert not _check("python train.py c --out x", workdir="examples").valid
@@ -168,6 +175,43 @@ def test_facts_only_a_file_holds_are_not_guessed_without_it() -> None:
     # without module sources, names are not checked (only modules, which the file list shows)
     assert _check("from pkg.models import anything", read=False).valid
     assert not _check("from pkg.nomodule import anything", read=False).valid
+
+
+def test_parser_handed_to_a_helper_flags_near_misses_only() -> None:
+    """dgl's examples call ``register_data_args(parser)`` (options from the installed library): an option the
+    catalog lacks is a note, unless it is one typo away from a real one."""
+    entry = Affordance(
+        id="python-script:gcn/train.py", kind="python-script", name="train.py", path="gcn/train.py",
+        run="python gcn/train.py", framework="argparse", params=(Param("--n-hidden", type="int"),),
+    )  # fmt: skip
+    text = (
+        "import argparse\nfrom dgl.data import register_data_args\nparser = argparse.ArgumentParser()\n"
+        "register_data_args(parser)\nparser.add_argument('--n-hidden')\n"
+    )
+    cat, files = Catalog((entry,)), {"gcn/train.py"}
+    r = check_code("python gcn/train.py --dataset cora --n-hidden 16", cat, files, read={"gcn/train.py": text}.get)
+    assert r.valid and any("register_data_args(parser)" in s for s in r.suggestions), r
+    r = check_code("python gcn/train.py --n-hiden 16", cat, files, read={"gcn/train.py": text}.get)
+    assert not r.valid and "did you mean --n-hidden" in r.problems[0]
+    closed = text.replace("register_data_args(parser)\n", "")
+    assert not check_code("python gcn/train.py --dataset cora", cat, files, read={"gcn/train.py": closed}.get).valid
+
+
+def test_namespace_packages_import_from_the_working_folder() -> None:
+    """External-Attention-pytorch's ``model/attention/*.py`` have no ``__init__.py``: still importable from the
+    root (PEP 420); an installed package of the same name wins over a namespace folder."""
+    src = {
+        "model/attention/Halo.py": "class HaloAttention:\n    def __init__(self, dim, block_size=2):\n        pass\n",
+        "json/helpers.py": "X = 1\n",
+    }
+    files = set(src)
+    cat = build_catalog(src.items())
+    assert check_code("from model.attention.Halo import HaloAttention", cat, files, read=src.get).valid
+    r = check_code("from model.attention.Hallo import HaloAttention", cat, files, read=src.get)
+    assert not r.valid and "did you mean model.attention.Halo" in r.problems[0]
+    r = check_code("from model.attention.Halo import HaloAttn", cat, files, read=src.get)
+    assert not r.valid and "did you mean HaloAttention" in r.problems[0]
+    assert check_code("import json\nfrom json import loads\njson.dumps(1)", cat, files, read=src.get).valid
 
 
 def test_open_command_lines_are_not_policed() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from ..catalog.base import Affordance, Catalog, Param
 from ..generation.grounding import _LAUNCH_MODULES, _LAUNCHERS, _PREFIXES, split_commands
@@ -30,6 +31,7 @@ _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _NUMBER = re.compile(r"^-\d|^-\.\d")
 _PYTHON = re.compile(r"python[0-9.]*")
 _CLOSED = {"argparse", "click", "typer", "fire", "absl", "hf-dataclass", "hydra"}
+_NEAR_MISS = 0.75  # how close an unknown option must be to a real one to be flagged when options are partly known
 _LOOSE_SPELLING = {"click", "typer", "fire", "absl", "hf-dataclass"}
 _BOOL_WORDS = {"true", "false", "1", "0", "yes", "no"}
 _PY_OPTS_WITH_VALUE = {"-W", "-X", "-Q"}
@@ -179,7 +181,26 @@ def _script(target: str, args: list[str], cwd: str, catalog: Catalog, files: Col
     if main.kind == "shell-script":
         _check_shell(main, args, env, report, read)
     else:
+        text = read(path) if read is not None and main.framework == "argparse" else None
+        helper = _parser_helper(text) if text else ""
+        if helper:  # options the catalog cannot see may come from the helper: flag near misses only
+            main = replace(main, framework="argparse-open", summary=helper)
+            entries = [main, *(replace(a, framework="argparse-open") for a in entries if a.subcommand)]
         _check_entry(main, entries, args, report, read, path)
+
+
+_PARSER_VAR = re.compile(r"(\w+)\s*=\s*(?:argparse\.)?ArgumentParser\(")
+
+
+def _parser_helper(text: str) -> str:
+    """``f(parser)`` when the script hands its parser to a function (``register_data_args(parser)``) or builds
+    it from ``parents=``: options may come from code the catalog did not read; "" otherwise."""
+    for var in dict.fromkeys(_PARSER_VAR.findall(text)):
+        m = re.search(rf"(?<![\w.])([A-Za-z_][\w.]*)\(\s*{re.escape(var)}\s*[,)]", text)
+        if m and not m.group(1).startswith(f"{var}."):
+            return f"{m.group(1)}({var})"
+    m = re.search(r"ArgumentParser\([^)]*\bparents\s*=", text)
+    return "ArgumentParser(parents=...)" if m else ""
 
 
 def _unknown_script(target: str, path: str, cwd: str, catalog: Catalog, files: Collection[str], report: Report) -> None:
@@ -267,7 +288,7 @@ def _lookup(entry: Affordance, name: str) -> Param | None:
                 for p in options:
                     if plain in (s.replace("_", "-") for s in p.spellings) and (p.is_flag or p.type == "bool"):
                         return p
-    if fw == "argparse" and name.startswith("--") and len(name) > 2:
+    if fw in ("argparse", "argparse-open") and name.startswith("--") and len(name) > 2:
         pref = {id(p): p for p in options for s in p.spellings if s.startswith(name) and s.startswith("--")}
         if len(pref) == 1:
             return next(iter(pref.values()))
@@ -329,7 +350,14 @@ def _check_args(entry: Affordance, args: list[str], report: Report, who: str, be
             eq, inline = "=", name[2:]  # -n5
             name = name[:2]
         if p is None:
-            if closed and spellings:
+            if fw == "argparse-open":
+                near = nearest(name, spellings, cutoff=_NEAR_MISS)
+                if near:
+                    report.problem(f"{who} has no option {name}; did you mean {' or '.join(near)}?")
+                else:
+                    report.suggest(f"{who}: {name} is not among the options mlrag read; the script's parser also "
+                                   f"gets options from {entry.summary}")  # fmt: skip
+            elif closed and spellings:
                 report.problem(f"{who} has no option {name}" + did_you_mean(name, spellings),
                                f"options of {who}: {shorten(sorted(set(spellings)))}")  # fmt: skip
             elif closed:

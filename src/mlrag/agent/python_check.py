@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import posixpath
 import re
 import sys
 from collections.abc import Collection
@@ -47,17 +46,31 @@ class _Repo:
     """The repository's importable modules and (lazily) what each defines."""
 
     def __init__(self, catalog: Catalog, files: Collection[str], workdir: str, read: Reader | None) -> None:
-        sources = {f for f in files if f.endswith(".py")}
+        files = files if isinstance(files, (set, frozenset)) else set(files)
+        sources = sorted((f for f in files if f.endswith(".py")), key=lambda f: (f.count("/"), f))
         self.modules: dict[str, str] = {}
-        roots = {"", "src", workdir}
-        for f in sorted(sources, key=lambda f: (f.count("/"), f)):
-            name = module_name(f, sources)
-            in_package = f.endswith("/__init__.py") or "." in name
-            if in_package or posixpath.dirname(f) in roots:  # a loose script elsewhere is not importable
+        regular: set[str] = set()  # top-level names that are a module file or a package with __init__.py
+        for root in dict.fromkeys((workdir, "", "src")):  # sys.path[0] is the working folder
+            prefix = f"{root}/" if root else ""
+            for f in sources:
+                if not f.startswith(prefix):
+                    continue
+                parts = f[len(prefix) : -3].split("/")
+                if parts[-1] == "__init__":
+                    parts = parts[:-1]
+                if parts and all(p.isidentifier() for p in parts):  # namespace packages (no __init__) included
+                    self.modules.setdefault(".".join(parts), f)
+                    if len(parts) == 1 or f"{prefix}{parts[0]}/__init__.py" in files:
+                        regular.add(parts[0])
+        names = set(sources)
+        for f in sources:  # packages below a non-package folder (python/dgl/... -> dgl)
+            name = module_name(f, names)
+            if f.endswith("/__init__.py") or "." in name:
                 self.modules.setdefault(name, f)
-            if workdir and f.startswith(workdir + "/"):
-                self.modules.setdefault(module_name(f[len(workdir) + 1 :], None), f)
+                regular.add(name.split(".")[0])
         self.tops = {m.split(".")[0] for m in self.modules}
+        #: tops that are only namespace folders: an installed package of that name wins over them
+        self.namespace_tops = self.tops - regular
         self.read = read
         self.cache: dict[str, _Module] = {}
         self.api = {a.name: a for a in catalog.of_kind("python-api")}
@@ -196,6 +209,8 @@ def check_python(code: str, catalog: Catalog, files: Collection[str], report: Re
 def _import_ok(repo: _Repo, module: str, report: Report) -> bool:
     """False when ``module`` is not the repository's (or is missing from it: a problem is reported)."""
     top = module.split(".")[0]
+    if top in repo.namespace_tops and _installed(top):
+        return False  # a regular package on sys.path is imported before a namespace folder of the same name
     if top not in repo.tops:
         if not _installed(top):
             near = nearest(top, repo.tops, cutoff=0.8)
@@ -207,7 +222,8 @@ def _import_ok(repo: _Repo, module: str, report: Report) -> bool:
     parent, _, last = module.rpartition(".")
     while parent and parent not in repo.modules:
         parent, _, last = parent.rpartition(".")
-    known = [m for m in repo.modules if m.rpartition(".")[0] == (parent or top)] if parent else list(repo.tops)
+    depth = module.count(".")
+    known = [m for m in repo.modules if m.count(".") == depth and m.split(".")[0] == top] or list(repo.tops)
     if parent and repo.lookup(parent, last)[0] == "found" and module == f"{parent}.{last}":
         return True  # "import pkg.name" of a non-module name fails at run time, but "from pkg.name" could not
     report.problem(f"module {module} is not in the repository" + did_you_mean(module, known))

@@ -54,7 +54,12 @@ class Report:
                 self.suggestions.append(s)
 
     def result(self) -> CheckResult:
-        return CheckResult(not self.problems, tuple(self.problems), tuple(self.suggestions))
+        """The verdict, with anything that looks like a credential (a key given as an option's value) masked."""
+        from ..redact import redact
+
+        return CheckResult(
+            not self.problems, tuple(redact(p) for p in self.problems), tuple(redact(s) for s in self.suggestions)
+        )
 
 
 def nearest(word: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
