@@ -250,6 +250,16 @@ def test_click_typer_fire_spellings_and_hydra_overrides() -> None:
     assert len(r.problems) == 2 and "choose from gpt, bert" in r.problems[0] and "expects an integer" in r.problems[1]
 
 
+@pytest.mark.parametrize(
+    "code",
+    ["x = " + "(" * 5000 + ")" * 5000, "import pkg\x00", "python '" + "a" * 50000, "`" * 3000, "\\\n" * 5000,
+     "cd " + "../" * 2000 + " && python x.py", "f(" * 200 + ")" * 200],
+)
+def test_hostile_input_is_a_verdict_not_a_crash(code: str) -> None:
+    r = _check(code)
+    assert isinstance(r.valid, bool) and all(len(p.splitlines()) == 1 for p in r.problems)
+
+
 def test_language_detection_and_fences() -> None:
     assert detect_language("python train.py --lr 1") == "bash"
     assert detect_language("ls") == "bash" and detect_language("make") == "bash"

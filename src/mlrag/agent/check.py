@@ -101,12 +101,15 @@ def check_code(code: str, catalog: Catalog, files: Collection[str], *, workdir: 
     code, tagged = _unfence(code)
     lang = language if language != "auto" else tagged or detect_language(code)
     report = Report()
-    if not code.strip():
-        report.problem("the fenced block holds no code")
-    elif lang == "python":
-        check_python(code, catalog, files, report, workdir=cwd, read=read)
-    else:
-        check_bash(code, catalog, files, report, workdir=cwd, read=read)
+    try:
+        if not code.strip():
+            report.problem("the fenced block holds no code")
+        elif lang == "python":
+            check_python(code, catalog, files, report, workdir=cwd, read=read)
+        else:
+            check_bash(code, catalog, files, report, workdir=cwd, read=read)
+    except RecursionError:
+        report.problem("the code is nested too deeply to check")
     return report.result()
 
 

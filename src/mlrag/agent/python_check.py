@@ -90,12 +90,11 @@ class _Repo:
             return mod
         try:
             tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError):
-            mod.open = True
-            return mod
-        mod.read = True
-        package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
-        _collect(tree.body, mod, package)
+            mod.read = True
+            package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
+            _collect(tree.body, mod, package)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            mod.open = True  # a module mlrag cannot read: any name may be in it
         return mod
 
     def lookup(self, module: str, attr: str, depth: int = 0) -> tuple[str, str, ast.AST | None]:
@@ -179,6 +178,9 @@ def check_python(code: str, catalog: Catalog, files: Collection[str], report: Re
         tree = ast.parse(code)
     except SyntaxError as e:
         report.problem(f"the code does not parse: {e.msg} (line {e.lineno})")
+        return
+    except (ValueError, RecursionError, MemoryError) as e:  # null bytes, absurd nesting
+        report.problem(f"the code cannot be parsed ({type(e).__name__})")
         return
     repo = _Repo(catalog, files, workdir, read)
     bound: dict[str, str] = {}  # local name -> dotted repository name
