@@ -211,10 +211,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_entry_points(args: argparse.Namespace) -> int:
     from .agent.entry_points import catalog_json, format_catalog, select
-    from .api import _open
+    from .api import affordances
 
     cfg = _load(args)
-    entries = select(_open(args.repo, cfg).affordances, args.kind, args.grep)
+    entries = select(affordances(args.repo, config=cfg), args.kind, args.grep)  # read from the files, no index
     if args.json:
         print(json.dumps(catalog_json(entries)))
     else:
