@@ -218,19 +218,21 @@ def _fits(p: Param, lit: Literal) -> bool:
 
 
 def _near_score(words: Sequence[str], pos: int, names: set[str], extra: set[str]) -> float:
-    """How strongly the words around position ``pos`` name a parameter (1 = right next to it)."""
-    best = 0.0
+    """How strongly the words around position ``pos`` name a parameter: for each of its name words said
+    nearby, 1 / distance (a word after the value binds a bit tighter: "5 stacks"), summed, so "image size 128"
+    binds ``--img_size`` before ``--latent_dim`` (whose help only says "size"); help words count half."""
+    best: dict[str, float] = {}
     for j in range(max(0, pos - 5), min(len(words), pos + 4)):
         if j == pos:
             continue
         w = _stem(words[j])
         dist = abs(j - pos)
-        weight = 1.0 / dist if j < pos else 1.2 / dist  # "5 stacks" binds a bit tighter than "stacks 5"
+        weight = 1.0 / dist if j < pos else 1.2 / dist
         if w in names:
-            best = max(best, weight)
+            best[w] = max(best.get(w, 0.0), weight)
         elif w in extra:
-            best = max(best, 0.5 * weight)
-    return best
+            best[w] = max(best.get(w, 0.0), 0.5 * weight)
+    return sum(best.values())
 
 
 def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], list[str], float]:
@@ -259,9 +261,8 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
             near = _near_score(words, lit.pos, names, extra)
             if near <= 0:
                 continue
-            bonus = (
-                0.3 if lit.kind in ("quoted", "path") and (p.type == "path" or names & {"path", "file", "dir"}) else 0
-            )
+            pathlike = p.type == "path" or bool(names & {"path", "file", "dir"})
+            bonus = (0.5 if lit.kind in ("quoted", "path") else 0.0) + (0.5 if pathlike and lit.kind == "path" else 0.0)
             if lit.kind == "word" and not _namelike(lit.text):
                 near *= 0.5
             cands.append((near + bonus, li, pi, lit.text))
