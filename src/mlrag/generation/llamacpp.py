@@ -43,12 +43,73 @@ def load_llama(path: str, n_ctx: int, threads: int) -> Any:
         if key not in _LOADED:
             llama_cpp = require("llama_cpp", "llamacpp", "the llama-cpp backend")
             kwargs: dict[str, Any] = {"n_threads": threads} if threads else {}
+            probe(path)
             try:
                 with _no_extra_bufts(llama_cpp):
                     _LOADED[key] = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, verbose=False, **kwargs)
             except (ValueError, RuntimeError) as e:
                 raise BackendError(f"llama-cpp cannot load {path}: {e}") from None
         return _LOADED[key]
+
+
+_PROBE = """
+import sys
+from mlrag.generation.llamacpp import _no_extra_bufts
+import llama_cpp
+with _no_extra_bufts(llama_cpp):
+    m = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=512, verbose=False)
+m.create_chat_completion(messages=[{"role": "user", "content": "List three colours. " * 12}], max_tokens=4)
+"""
+
+
+def probe(path: str) -> None:
+    """Run the model once in a child process before loading it here, so that a native crash of llama.cpp
+    (a segfault on some CPUs) is a clear ``BackendError`` instead of the death of the caller's process.
+
+    A passing probe is remembered per (model file, size, mtime, llama-cpp-python version) under the mlrag cache
+    folder, so it costs one child process per machine and model. ``MLRAG_LLAMACPP_PROBE=0`` skips it.
+    """
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    if os.environ.get("MLRAG_LLAMACPP_PROBE", "1") == "0":
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        lib = version("llama-cpp-python")
+    except PackageNotFoundError:
+        lib = "?"
+    st = Path(path).stat()
+    key = hashlib.sha1(f"{path}|{st.st_size}|{st.st_mtime_ns}|{lib}".encode()).hexdigest()[:16]
+    root = Path(
+        os.environ.get("MLRAG_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "mlrag"
+    )
+    mark = root / "llamacpp-probe" / key
+    if mark.exists():
+        return
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE, path],
+            capture_output=True,
+            timeout=300,
+            env={**os.environ, "MLRAG_LLAMACPP_PROBE": "0"},
+        )
+    except subprocess.TimeoutExpired:
+        raise BackendError(f"llama-cpp: a test prompt on {Path(path).name} did not finish within 300 s") from None
+    if done.returncode < 0:
+        raise BackendError(
+            f"llama-cpp crashed (signal {-done.returncode}) on a test prompt with {Path(path).name}; this build of "
+            "llama-cpp-python fails on this CPU: reinstall it (e.g. CMAKE_ARGS='-DGGML_AMX_INT8=OFF') or use "
+            "--llm transformers:<model>"
+        )
+    if done.returncode == 0:
+        with contextlib.suppress(OSError):
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            mark.write_text(lib, encoding="utf-8")
+    # any other failure (a Python error) is left to the real load below, which reports it
 
 
 @contextlib.contextmanager
@@ -58,7 +119,7 @@ def _no_extra_bufts(llama_cpp: Any) -> Iterator[None]:
     On CPUs with AMX (Sapphire Rapids and later) llama.cpp's extra buffer types (weight repacking for AMX)
     segfault on the first prompt of more than a few tokens (upstream llama.cpp issue 20824). ``Llama()`` does
     not expose the field, so the default-params function it calls is wrapped while the model loads (under
-    ``_LOCK``). Without the repacking, CPU speed is unchanged within noise on machines without AMX.
+    ``_LOCK``). (Its speed effect on CPUs without AMX was not measured.)
     """
     low: Any = getattr(llama_cpp, "llama_cpp", None)
     original = getattr(low, "llama_model_default_params", None)
