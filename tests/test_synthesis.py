@@ -167,3 +167,24 @@ def test_match_choice_fuzzy() -> None:
     assert match_choice("use the large tagger".split(), ["tagger-s", "tagger-l"])[0] == "tagger-l"  # type: ignore[index]
     assert match_choice("resnet 50 please".split(), ["resnet18", "resnet50"])[0] == "resnet50"  # type: ignore[index]
     assert match_choice("nothing here".split(), ["cora"]) is None
+
+
+def test_options_classes_and_imports_two_steps_away() -> None:
+    files = {
+        "app/options/__init__.py": "",
+        "app/options/base.py": (
+            "import argparse\nclass Base:\n    def __init__(self):\n        self.parser = argparse.ArgumentParser()\n"
+            "        self.parser.add_argument('--name', type=str, default='x')\n"
+        ),
+        "app/options/train.py": (
+            "from options.base import Base\nclass Train(Base):\n    def more(self):\n"
+            "        self.parser.add_argument('--niter', type=int, default=10)\n"
+        ),
+        "app/utils/__init__.py": "",
+        "app/utils/setup.py": "from options.train import Train\n",
+        "app/train.py": "from utils.setup import *\n\nif __name__ == '__main__':\n    opt = Train()\n",
+    }
+    cat = build_catalog(files.items())
+    a = cat.get("python-script:app/train.py")
+    assert a is not None
+    assert {p.name for p in a.params} == {"--name", "--niter"}

@@ -327,7 +327,7 @@ def _yaml_type(val: Any) -> str:
 # ------------------------------------------------------------------------------------------------ imports
 
 
-def imported_repo_modules(tree: ast.Module, script: str, sources: Sources) -> list[str]:
+def imported_repo_modules(tree: ast.Module, script: str, sources: Sources, run_from: str | None = None) -> list[str]:
     """Repository files that ``tree`` (the file ``script``) imports, resolved as Python would from the script's
     folder (how a script run as ``python script.py`` sees its siblings) or from the repository root."""
     out: list[str] = []
@@ -348,7 +348,8 @@ def imported_repo_modules(tree: ast.Module, script: str, sources: Sources) -> li
             mods = [f"{here.replace('/', '.')}.{a.name}".lstrip(".") for a in node.names]
         for m in mods:
             rel = m.replace(".", "/")
-            for base in (here, ""):
+            bases = (here, "") if run_from is None else (here, run_from, "")
+            for base in bases:
                 for cand in (f"{rel}.py", f"{rel}/__init__.py"):
                     p = posixpath.normpath(posixpath.join(base, cand)) if base else cand
                     if p in sources and p != script and p not in out:
@@ -357,14 +358,47 @@ def imported_repo_modules(tree: ast.Module, script: str, sources: Sources) -> li
 
 
 def borrowed_cli(
-    tree: ast.Module, script: str, sources: Sources, specs: Mapping[str, CliSpec | None]
+    tree: ast.Module, script: str, sources: Sources, specs: Mapping[str, CliSpec | None], depth: int = 3
 ) -> CliSpec | None:
-    """The CLI of the first imported repository module that defines one (a parser built in another module)."""
-    for mod in imported_repo_modules(tree, script, sources):
+    """The options of a parser built in other modules: the repository modules ``script`` imports, followed up to
+    ``depth`` imports away (``from utility.batch_test import *`` whose module imports the parser), merged.
+
+    A module that adds options to a parser it did not create (``self.parser.add_argument`` in an options class
+    that extends a base class elsewhere) is read as if it built one, so class hierarchies of options
+    (``TrainOptions(BaseOptions)``) give every option. First definition of a flag wins.
+    """
+    seen = {script}
+    frontier = [(m, 1) for m in imported_repo_modules(tree, script, sources)]
+    merged: list[dict[str, Any]] = []
+    flags: set[str] = set()
+    framework = ""
+    while frontier:
+        mod, level = frontier.pop(0)
+        if mod in seen:
+            continue
+        seen.add(mod)
+        text = sources.get(mod, "")
         spec = specs.get(mod)
-        if spec is not None and (spec.options or spec.subcommands):
-            return spec
-    return None
+        if spec is None and "add_argument(" in text:
+            # the card reader counts options only in files that build a parser; give it one
+            spec = extract_cli(text + "\nimport argparse\n_mlrag_parser = argparse.ArgumentParser()\n")
+        if spec is not None:
+            framework = framework or spec.framework
+            for o in spec.options:
+                key = tuple(o.get("flags") or ())
+                if key and not (set(key) & flags):
+                    flags.update(key)
+                    merged.append(o)
+        if level < depth and text:
+            try:
+                sub = ast.parse(text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            run_from = posixpath.dirname(script)  # imports resolve from the script's folder (sys.path[0])
+            frontier += [(m, level + 1) for m in imported_repo_modules(sub, mod, sources, run_from) if m not in seen]
+    if not merged:
+        return None
+    return CliSpec(framework or "argparse", tuple(merged))
 
 
 def read_cli(source: str, tree: ast.Module) -> CliSpec | None:
