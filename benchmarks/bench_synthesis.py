@@ -12,7 +12,6 @@ Skips cleanly when the rows or checkouts are absent.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import shlex
 import sys

@@ -31,7 +31,9 @@ FILES = {
         "    return p\n"
     ),
     "fit.py": "from opts import get_parser\n\nif __name__ == '__main__':\n    args = get_parser().parse_args()\n",
-    "run.sh": "#!/bin/bash\nDATA=${1:-data/default.txt}\nEPOCHS=$2\nMODE=${MODE:-fast}\npython fit.py --epochs $EPOCHS\n",
+    "run.sh": (
+        "#!/bin/bash\nDATA=${1:-data/default.txt}\nEPOCHS=$2\nMODE=${MODE:-fast}\npython fit.py --epochs $EPOCHS\n"
+    ),
     "Makefile": "EPOCHS ?= 5\n\ntrain:\n\tpython fit.py --epochs $(EPOCHS)\n\n.PHONY: train\n",
     "hf_train.py": (
         "from dataclasses import dataclass, field\n"

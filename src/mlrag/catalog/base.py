@@ -80,7 +80,10 @@ class Param:
         d = asdict(self)
         d["aliases"] = list(self.aliases)
         d["choices"] = list(self.choices) if self.choices is not None else None
-        return {k: v for k, v in d.items() if not (v is None or v is False or v == "" or v == []) or k in ("name", "kind")}
+        def kept(k: str, v: Any) -> bool:  # drop empty fields (0 is a value: position 0)
+            return k in ("name", "kind") or not (v is None or v is False or v == "" or v == [])
+
+        return {k: v for k, v in d.items() if kept(k, v)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Param":

@@ -405,7 +405,8 @@ def render_python(a: Affordance, pairs: Sequence[tuple[Param, str]]) -> str:
 
 
 PYTHON_HINT = re.compile(
-    r"\b(python (?:code|snippet|function|program|api)|in python|notebook|write (?:a )?python|python script that|import )",
+    r"\b(python (?:code|snippet|function|program|api)|in python|notebook|write (?:a )?python"
+    r"|python script that|import )",
     re.I,
 )
 
