@@ -22,7 +22,7 @@ top-5 query: build + first query wall time (imports and model load included, as 
 
 Usage:
     python benchmarks/bench_cold_start.py --repos dmlc__dgl,salesforce__LAVIS --modes lazy,full [--llamaindex]
-        [--checkouts /work/bench/checkouts] [--threads 0] [--json out.json]
+        [--checkouts $MLRAG_CHECKOUTS] [--threads 0] [--json out.json]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "mlbench"
-CHECKOUTS_SET = [Path("/work/bench/checkouts")]  # --checkouts
+CHECKOUTS_SET = [Path(os.environ.get("MLRAG_CHECKOUTS", "../checkouts"))]  # --checkouts
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
 
 

@@ -15,7 +15,7 @@ The texts are mlrag's embedder texts of a real checkout's search units (each at 
 GPU issue: >= 5k chunks/s per core, so that 8 host cores keep 40k chunks/s fed.
 
 Usage:
-    RAYON_NUM_THREADS=1 python benchmarks/bench_gpu_feed.py [--repo /work/bench/checkouts/dmlc__dgl] [--n 20000]
+    RAYON_NUM_THREADS=1 python benchmarks/bench_gpu_feed.py [--repo $MLRAG_CHECKOUTS/dmlc__dgl] [--n 20000]
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def best(fn: Any, rounds: int) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repo", default="/work/bench/checkouts/dmlc__dgl")
+    ap.add_argument("--repo", default=os.path.join(os.environ.get("MLRAG_CHECKOUTS", "../checkouts"), "dmlc__dgl"))
     ap.add_argument("--n", type=int, default=20000, help="texts (the corpus repeated when it has fewer)")
     ap.add_argument("--batch-tokens", type=int, default=16384)
     ap.add_argument("--rounds", type=int, default=3)

@@ -1,7 +1,7 @@
 """Structured synthesis on ML-Bench DEV rows over full checkouts, with no model and no retrieval: how often the
 catalog + deterministic binding alone gives the gold command's script and arguments.
 
-    python benchmarks/bench_synthesis.py --checkouts /work/bench/checkouts [--data ../shared/mlbench/dev.jsonl]
+    python benchmarks/bench_synthesis.py --checkouts $MLRAG_CHECKOUTS [--data ../shared/mlbench/dev.jsonl]
 
 Per row: the catalog of the row's repository (``mlrag.affordances``), ``synthesize(task, catalog,
 workdir=row.path)``, rendered; scored against the gold ``output``: script hit (same script file name),
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -46,7 +47,7 @@ def parse_cmd(cmd: str) -> tuple[str, dict[str, str]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--checkouts", default="/work/bench/checkouts")
+    ap.add_argument("--checkouts", default=os.environ.get("MLRAG_CHECKOUTS", "../checkouts"))
     ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "mlbench" / "dev.jsonl"))
     a = ap.parse_args()
     data, co = Path(a.data), Path(a.checkouts)
