@@ -16,6 +16,15 @@ Design choices:
       and goes into results), ``repr``, logs or error messages (it is registered with ``mlrag.redact``, so a
       server error body that echoes it is redacted too). User info in a base URL (``https://u:p@host``) is
       dropped with a warning, never sent as Basic auth nor recorded.
+    * ``call_tool`` (structured answers, see ``structured.py``) walks a ladder of request shapes, richest first:
+      ``tools`` with ``tool_choice: "required"`` (then ``"auto"``), ``response_format`` json_schema,
+      ``json_object`` with the schema (llama-cpp-python turns that into a grammar; others ignore or refuse the
+      extra key), plain ``json_object``, free text. A rung is *refused* when the server answers 4xx (not 401/403
+      nor the retried ones) or a 500/501 that names the feature: the next rung is tried at once, without the
+      retries. A rung is *ignored* when a 200 answer has no ``tool_calls`` or no JSON content: the other
+      variants of that feature are skipped too. The rung that answered is kept per instance (logged once at
+      INFO), so only the first call pays for the probing. Timeouts and unreachable servers are not refusals:
+      they raise ``BackendError`` as ``complete`` does.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -32,15 +42,51 @@ from ..config import GenerationConfig
 from ..errors import BackendError, require
 from ..redact import redact, register_secret
 from .base import BaseGenerator, DecodeParams, Messages, Spec
+from .structured import Tool, ToolCall, describe, parse_call, tools_schema, validate
 
 log = logging.getLogger(__name__)
 OPENAI_URL = "https://api.openai.com/v1"
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 MAX_BODY_BYTES = 16 * 1024 * 1024
+_NOT_REFUSALS = {401, 403} | _RETRY_STATUS  # a bad key or a busy server says nothing about the request shape
+
+# call_tool's ladder: (rung, via). A refused rung steps to the next; an ignored one skips the rest of its via.
+_RUNGS: tuple[tuple[str, str], ...] = (
+    ("tools", "tools"),
+    ("tools_auto", "tools"),
+    ("json_schema", "json_schema"),
+    ("json_object_schema", "json"),
+    ("json_object", "json"),
+    ("free", "free"),
+)
+# Words by which a 500/501 body names the feature it cannot serve ("Unsupported param: tools").
+_FEATURE_WORDS = {
+    "tools": ("tool", "function"),
+    "json_schema": ("response_format", "json_schema", "schema"),
+    "json": ("response_format", "json_object", "schema"),
+}
+_ANSWER_FORMAT = 'Answer with one JSON object: {"tool": <name>, "arguments": {<argument>: <value>}}.'
 
 
 class _Slow(Exception):
     """The whole-request deadline passed while the body was still arriving."""
+
+
+class _Refused(Exception):
+    """The server will not take this request shape (its message is already redacted)."""
+
+
+class _Ignored(Exception):
+    """A 200 answer that ignored what was asked (no ``tool_calls``, no JSON content)."""
+
+
+def _refuses(status: int, text: str, words: Sequence[str]) -> bool:
+    """Whether an HTTP ``status`` answer with body ``text`` refuses a request that uses a feature named by
+    ``words``: any 4xx but auth and the retried ones, or a 500/501 that names the feature."""
+    if 400 <= status < 500:
+        return status not in _NOT_REFUSALS
+    low = text.lower()
+    return status in (500, 501) and any(w in low for w in words)
 
 
 def _public_url(url: str) -> str:
@@ -69,6 +115,8 @@ class OpenAIGenerator(BaseGenerator):
         self.__key = api_key
         register_secret(api_key)
         self.id = f"openai:{model}@{_public_url(self.base_url)}"
+        self._rung = 0  # the first rung of _RUNGS worth trying (the one that last answered)
+        self._logged_rung = -1
 
     def __repr__(self) -> str:
         return f"OpenAIGenerator(id={self.id!r}, timeout_s={self.timeout_s}, max_retries={self.max_retries})"
@@ -106,7 +154,12 @@ class OpenAIGenerator(BaseGenerator):
             raise box["error"]
         return box["result"]
 
-    def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, payload: dict[str, Any], feature: Sequence[str] = ()) -> dict[str, Any]:
+        """The JSON object of a 200 answer to ``payload``, with retries; ``BackendError`` otherwise.
+
+        With ``feature`` (words naming what the request asks for), an answer that refuses it (``_refuses``)
+        raises ``_Refused`` at once instead.
+        """
         httpx = require("httpx", "openai", "the openai backend")
         headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         if self.__key:
@@ -139,6 +192,8 @@ class OpenAIGenerator(BaseGenerator):
                     raise BackendError(f"openai: {shown} answered JSON {type(data).__name__}, not an object")
                 return data
             problem = f"{shown} answered HTTP {status}: {redact(' '.join(text.split())[:200])}"
+            if feature and _refuses(status, text, feature):
+                raise _Refused(problem)
             if status not in _RETRY_STATUS:
                 raise BackendError(f"openai: {problem}")
             after = r_headers.get("retry-after", "")
@@ -146,7 +201,7 @@ class OpenAIGenerator(BaseGenerator):
                 time.sleep(min(float(after), 30.0))
         raise BackendError(f"openai: {problem} (after {self.max_retries + 1} attempts); is the server running?")
 
-    def complete(self, messages: Messages, params: DecodeParams) -> str:
+    def _payload(self, messages: Messages, params: DecodeParams) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -157,15 +212,112 @@ class OpenAIGenerator(BaseGenerator):
         }
         if params.stop:
             payload["stop"] = list(params.stop)
-        data = self._post(payload)
+        return payload
+
+    def _message(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``choices[0]`` of an answer (``message`` and ``finish_reason``), its content checked to be text."""
         try:
-            content = data["choices"][0]["message"]["content"]
+            choice = data["choices"][0]
+            content = choice["message"]["content"]
         except (KeyError, IndexError, TypeError):
             keys = ", ".join(sorted(map(str, data))[:10])
             raise BackendError(f"openai: unexpected response shape from {self.id}: keys {keys}") from None
         if content is not None and not isinstance(content, str):
             raise BackendError(f"openai: {self.id} answered content of type {type(content).__name__}, not text")
-        return content or ""
+        return dict(choice)
+
+    def complete(self, messages: Messages, params: DecodeParams) -> str:
+        return str(self._message(self._post(self._payload(messages, params)))["message"]["content"] or "")
+
+    def call_tool(self, messages: Messages, tools: Sequence[Tool], params: DecodeParams) -> ToolCall | None:
+        """One call of one of ``tools``, validated (``structured.validate``), through the richest request shape
+        the server takes (see the module docstring); None when the model's answer names no tool.
+
+        Example:
+            >>> gen.call_tool(msgs, [Tool("train", "train a model")], DecodeParams())  # doctest: +SKIP
+            ToolCall(name='train', arguments={}, via='tools')
+        """
+        if not tools:
+            return None
+        rung = self._rung
+        while True:
+            name, via = _RUNGS[rung]
+            try:
+                call = self._ask(name, messages, tools, params)
+            except _Refused as e:
+                log.debug("openai: %s refused %s (%s)", self.id, name, e)
+                rung += 1
+                continue
+            except _Ignored:  # the feature is not served at all: skip its other variants too
+                log.debug("openai: %s ignored %s", self.id, name)
+                rung = next(i for i, (_, v) in enumerate(_RUNGS) if i > rung and v != via)
+                continue
+            self._rung = rung
+            if rung != self._logged_rung:
+                self._logged_rung = rung
+                log.info("openai: %s: structured answers through %s (via=%s)", self.id, name, via)
+            return validate(call, tools)
+
+    def _ask(self, rung: str, messages: Messages, tools: Sequence[Tool], params: DecodeParams) -> ToolCall | None:
+        """One request on ``rung``: the call, or None for an answer that names no tool. ``_Refused`` when the
+        server refused the request shape, ``_Ignored`` when a 200 answer ignored it."""
+        if rung == "free":
+            return parse_call(self.complete(_with_tools(messages, tools), params), tools, "free")
+        if rung in ("tools", "tools_auto"):
+            payload = self._payload(messages, params)
+            payload["tools"] = [t.to_openai() for t in tools]
+            payload["tool_choice"] = "required" if rung == "tools" else "auto"
+            choice = self._message(self._post(payload, _FEATURE_WORDS["tools"]))
+            calls = choice["message"].get("tool_calls")
+            if not isinstance(calls, list) or not calls:
+                raise _Ignored()
+            return _read_tool_call(calls[0])
+        payload = self._payload(_with_tools(messages, tools), params)
+        if rung == "json_schema":
+            via, words = "json_schema", _FEATURE_WORDS["json_schema"]
+            schema = {"name": "answer", "schema": tools_schema(tools), "strict": False}
+            payload["response_format"] = {"type": "json_schema", "json_schema": schema}
+        else:
+            via, words = "json", _FEATURE_WORDS["json"]
+            payload["response_format"] = {"type": "json_object"}
+            if rung == "json_object_schema":
+                payload["response_format"]["schema"] = tools_schema(tools)
+        choice = self._message(self._post(payload, words))
+        text = str(choice["message"]["content"] or "")
+        cut_off = choice.get("finish_reason") == "length" and text.lstrip().startswith("{")
+        if not (cut_off or _is_json_object(text)):  # JSON cut off at max_tokens is the model's, not the server's
+            raise _Ignored()
+        return parse_call(text, tools, via)
+
+
+def _with_tools(messages: Messages, tools: Sequence[Tool]) -> Messages:
+    """``messages`` with the tools and the answer format appended to the last one."""
+    note = f"Tools:\n{describe(tools)}\n\n{_ANSWER_FORMAT}"
+    if not messages:
+        return [{"role": "user", "content": note}]
+    last = messages[-1]
+    return [*messages[:-1], {**last, "content": f"{last.get('content') or ''}\n\n{note}"}]
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _read_tool_call(item: object) -> ToolCall | None:
+    """A ``tool_calls`` entry (``{"function": {"name": ..., "arguments": "<JSON>"}}``) as a ToolCall."""
+    function = item.get("function") if isinstance(item, dict) else None
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        return None
+    args = function.get("arguments") or {}
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except ValueError:
+            args = {}
+    return ToolCall(function["name"], args if isinstance(args, dict) else {}, "tools")
 
 
 def _without_userinfo(url: str) -> str:
@@ -176,8 +328,10 @@ def _without_userinfo(url: str) -> str:
     userinfo, _, hostport = parts.netloc.rpartition("@")
     for piece in (userinfo, *userinfo.split(":", 1)):
         register_secret(piece)
-    log.warning("openai: the credentials in the base URL are ignored (never sent as Basic auth); "
-                "give the key with api_key= or the variable named by generation.api_key_env")
+    log.warning(
+        "openai: the credentials in the base URL are ignored (never sent as Basic auth); "
+        "give the key with api_key= or the variable named by generation.api_key_env"
+    )
     return urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
 
 
