@@ -1,12 +1,12 @@
 """Check bash command lines against the affordance catalog: scripts, options, choices, positionals, make targets.
 
-The line is split with the grounding stage's ``split_commands`` (``shlex``; ``&&``, ``;``, ``|`` and new lines
-separate commands), so "what counts as a command" is defined once. Each simple command is then read as a user's
-shell would: ``cd X`` / ``pushd X`` move the working folder; ``VAR=x`` prefixes are environment inputs (checked
-against a shell script's named inputs); ``nohup``/``time``/``env``... are skipped; ``python [-u] x.py``,
-``python -m pkg.mod``, ``torchrun``/``deepspeed``/``accelerate launch`` (their own options skipped), ``bash x.sh``,
-``./x.sh``, ``make [-C dir] target VAR=1`` and the repository's console scripts are checked; any other program
-(``pip``, ``git``, ``wget``) is not the repository's and is left alone.
+The line is read with ``mlrag.commands`` (``split_commands``: ``&&``, ``;``, ``|`` and new lines separate
+commands; ``invocation``: which script a command runs), so "what counts as a command" is defined once. Each simple
+command is then read as a user's shell would: ``cd X`` / ``pushd X`` move the working folder; ``VAR=x`` prefixes
+are environment inputs (checked against a shell script's named inputs); ``nohup``/``time``/``env``... are
+skipped; ``python [-u] x.py``, ``python -m pkg.mod``, ``torchrun``/``deepspeed``/``accelerate launch`` (their own
+options skipped), ``bash x.sh``, ``./x.sh``, ``make [-C dir] target VAR=1`` and the repository's console scripts
+are checked; any other program (``pip``, ``git``, ``wget``) is not the repository's and is left alone.
 
 What is checked against an entry point's parameters depends on how they were read (``Affordance.framework``):
 argparse accepts unique prefixes of long options; click/typer/fire/absl/HfArgumentParser spell ``-`` and ``_``
@@ -24,17 +24,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from ..catalog.base import Affordance, Catalog, Param
-from ..generation.grounding import _LAUNCH_MODULES, _LAUNCHERS, _PREFIXES, split_commands
+from ..commands import ASSIGN as _ASSIGN
+from ..commands import invocation, split_commands, strip_prefixes
 from .result import Reader, Report, did_you_mean, join_path, nearest, shorten
 
-_ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _NUMBER = re.compile(r"^-\d|^-\.\d")
-_PYTHON = re.compile(r"python[0-9.]*")
 _CLOSED = {"argparse", "click", "typer", "fire", "absl", "hf-dataclass", "hydra"}
 _NEAR_MISS = 0.75  # how close an unknown option must be to a real one to be flagged when options are partly known
 _LOOSE_SPELLING = {"click", "typer", "fire", "absl", "hf-dataclass"}
 _BOOL_WORDS = {"true", "false", "1", "0", "yes", "no"}
-_PY_OPTS_WITH_VALUE = {"-W", "-X", "-Q"}
 _HYDRA_VALUE = {"--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd", "--package", "-p",
                 "--cfg", "-c", "--info", "-i", "--experimental-rerun", "--shell-completion", "-sc"}  # fmt: skip
 _HYDRA_FLAGS = {"--multirun", "-m", "--resolve", "--run", "-r", "--hydra-help", "--version"}
@@ -49,15 +47,8 @@ def check_bash(code: str, catalog: Catalog, files: Collection[str], report: Repo
     cwd: str | None = join_path(workdir) if workdir else ""
     stack: list[str | None] = []
     consoles = {a.run.split()[0]: a for a in catalog.of_kind("console-script") if a.run and not a.subcommand}
-    for cmd in split_commands(code):
-        env: dict[str, str] = {}
-        i = 0
-        while i < len(cmd) and (_ASSIGN.match(cmd[i]) or cmd[i] in _PREFIXES):
-            m = _ASSIGN.match(cmd[i])
-            if m:
-                env[m.group(1)] = m.group(2)
-            i += 1
-        cmd = cmd[i:]
+    for line in split_commands(code):
+        env, cmd = strip_prefixes(line)
         if not cmd:
             continue
         head, args = cmd[0], cmd[1:]
@@ -76,17 +67,14 @@ def check_bash(code: str, catalog: Catalog, files: Collection[str], report: Repo
             continue
         if cwd is None:  # the command runs outside the repository (cd /tmp, cd ~): nothing to check
             continue
-        if _PYTHON.fullmatch(base):
-            _python(args, cwd, catalog, files, report, read)
-        elif base in ("bash", "sh", "zsh", "source", ".") and args and args[0] != "-c":
-            k = next((j for j, a in enumerate(args) if not a.startswith("-")), None)
-            if k is not None:
-                _script(args[k], args[k + 1 :], cwd, catalog, files, report, read, env)
-        elif base in _LAUNCHERS or (base == "accelerate" and args[:1] == ["launch"]):
-            _launched(args[1:] if base == "accelerate" else args, cwd, catalog, files, report, read)
+        run = invocation(cmd)
+        if run is not None and run.kind == "module":
+            _module(run.target, list(run.args), cwd, catalog, files, report, read)
+        elif run is not None:
+            _script(run.target, list(run.args), cwd, catalog, files, report, read, env)
         elif base in ("make", "gmake"):
             _make(args, cwd, catalog, files, report)
-        elif head.endswith((".py", ".sh")) or head.startswith("./"):
+        elif head.startswith("./"):
             _script(head, args, cwd, catalog, files, report, read, env)
         elif head in consoles:
             entries = [a for a in catalog.of_kind("console-script") if a.run.split()[0] == head]
@@ -104,36 +92,6 @@ def _folders(files: Collection[str]) -> set[str]:
         parts = f.split("/")[:-1]
         out.update("/".join(parts[: i + 1]) for i in range(len(parts)))
     return out
-
-
-def _python(args: list[str], cwd: str, catalog: Catalog, files: Collection[str], report: Report,
-            read: Reader | None) -> None:  # fmt: skip
-    j = 0
-    while j < len(args) and args[j].startswith("-"):
-        if args[j] == "-m" and j + 1 < len(args):
-            module, rest = args[j + 1], args[j + 2 :]
-            if module in _LAUNCH_MODULES:
-                _launched(rest, cwd, catalog, files, report, read)
-            else:
-                _module(module, rest, cwd, catalog, files, report, read)
-            return
-        if args[j] == "-c" or args[j] == "-":
-            return
-        j += 2 if args[j] in _PY_OPTS_WITH_VALUE else 1
-    if j < len(args):
-        _script(args[j], args[j + 1 :], cwd, catalog, files, report, read, {})
-
-
-def _launched(args: list[str], cwd: str, catalog: Catalog, files: Collection[str], report: Report,
-              read: Reader | None) -> None:  # fmt: skip
-    """The script after a launcher's own options (``torchrun --nproc_per_node 2 train.py --lr 1``)."""
-    for k, a in enumerate(args):
-        if a == "-m" and k + 1 < len(args):
-            _module(args[k + 1], args[k + 2 :], cwd, catalog, files, report, read)
-            return
-        if a.endswith(".py") and not a.startswith("-"):
-            _script(a, args[k + 1 :], cwd, catalog, files, report, read, {})
-            return
 
 
 def _module(module: str, args: list[str], cwd: str, catalog: Catalog, files: Collection[str], report: Report,
@@ -368,8 +326,9 @@ def _check_args(entry: Affordance, args: list[str], report: Report, who: str, be
         given.add(id(p))
         if p.is_flag:
             if eq and not (fw in ("absl", "hf-dataclass") and inline.lower() in _BOOL_WORDS):
-                report.problem(f"{who}: {name} is a flag and takes no value (got {name}={inline})",
-                               f"write {name} alone")
+                report.problem(
+                    f"{who}: {name} is a flag and takes no value (got {name}={inline})", f"write {name} alone"
+                )
             elif not eq and fw == "hf-dataclass" and i < len(args) and args[i].lower() in _BOOL_WORDS:
                 i += 1
             continue

@@ -60,10 +60,11 @@ def _unfence(code: str) -> tuple[str, str | None]:
     m = _FENCE.search(code)
     if m is None:
         return code, None
-    from ..generation.extract import BASH_LANGS, extract_code
+    from ..commands import BASH_LANGS, PYTHON_LANGS
+    from ..generation.extract import extract_code
 
     tag = m.group(2).lower()
-    lang = "bash" if tag in BASH_LANGS else "python" if tag in ("python", "py", "python3", "ipython") else None
+    lang = "bash" if tag in BASH_LANGS else "python" if tag in PYTHON_LANGS else None
     return extract_code(code, lang), lang
 
 

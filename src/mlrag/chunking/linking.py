@@ -1,10 +1,10 @@
 """Argument-card chunks, and the links between cards and the chunks that run their scripts.
 
 Invocations are found by pattern in README, docs, notebook and shell chunks: a ``*.py`` path on a line that
-also names a runner (``python``, ``python3.8``, ``torchrun``, ``accelerate launch``, ``deepspeed``, ...), and
-``python -m package.module``. A path is resolved against the folder of the invoking file first (``python
-citation.py`` in ``examples/pytorch/arma/README.md``), then against the repository root, then as the unique
-script whose path ends with it. The card's ``workdir`` is where most invocations run it from (the invoking
+also names a runner (``mlrag.commands.RUNNER``: ``python``, ``python3.8``, ``torchrun``, ``accelerate launch``,
+``deepspeed``, ...), and ``python -m package.module``. A path is resolved against the folder of the invoking file
+first (``python citation.py`` in ``examples/pytorch/arma/README.md``), then against the repository root, then as
+the unique script whose path ends with it. The card's ``workdir`` is where most invocations run it from (the invoking
 file's folder for bare names, the root for repo-relative paths); with no invocation, the script's own folder.
 
 A card longer than ``max_tokens`` would be truncated by the embedder, so it is split (``card_pieces``): the full
@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ..commands import PYTHON_MODULE, RUNNER
 from ..types import Chunk
 from .base import ChunkSet, CountTokens
 from .cards import CliSpec, Option
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from ..config import ChunkingConfig
 
 _SCRIPT = re.compile(r"(?<![\w/.-])((?:\.{1,2}/)?[\w.-]+(?:/[\w.-]+)*\.py)(?![\w/.-])")
-_RUNNER = re.compile(r"(?:\bpython[\d.]*|\btorchrun|\baccelerate|\bdeepspeed|\bhorovodrun|%run|\bmpirun|\bsrun)\b")
-_MODULE = re.compile(r"\bpython[\d.]*\s+(?:-\w+\s+)*-m\s+([\w.]+)")
 INVOKING_KINDS = ("markdown", "rst", "notebook", "shell", "text")
 
 
@@ -45,11 +44,11 @@ def find_invocations(text: str) -> list[tuple[str, bool]]:
     """``(target, is_module)`` pairs for the scripts a text runs, in order, without repeats."""
     out: list[tuple[str, bool]] = []
     for line in text.splitlines():
-        if not _RUNNER.search(line):
+        if not RUNNER.search(line):
             continue
         for m in _SCRIPT.finditer(line):
             out.append((m.group(1), False))
-        for m in _MODULE.finditer(line):
+        for m in PYTHON_MODULE.finditer(line):
             out.append((m.group(1), True))
     return list(dict.fromkeys(out))
 

@@ -33,6 +33,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from ..commands import GENERIC_WORDS
 from ..types import Check
 
 NGRAM = 8
@@ -45,10 +46,11 @@ _TERM = re.compile(
     r"|((?:[\w.-]+/)*[\w-]+\.[A-Za-z]\w*)(?![\w(]|\.\w)"  # file names: train.py, a/b.yaml; not a.b( or a.b.c
     r"|(?<!\w)([A-Za-z_]\w+)"  # identifiers of 2+ characters
 )
-#: launcher words, shell built-ins, Python keywords and built-ins: any context "holds" them, so they say nothing
-#: about retrieval quality.
+#: words of any command line (``commands.GENERIC_WORDS``: ``python``, ``bash``, ``cd``, ``pip``...), python's own
+#: ``-m``/``-c``, Python keywords and built-ins: any context "holds" them, so they say nothing about retrieval.
 STOP_TERMS = frozenset(
-    {"python", "python3", "bash", "sh", "cd", "pip", "sudo", "export", "echo", "env", "-m", "-c"}
+    GENERIC_WORDS
+    | {"-m", "-c"}
     | {k.lower() for k in keyword.kwlist}
     | {b.lower() for b in dir(builtins) if not b.startswith("_")}
 )

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import re
 
+from ..commands import AMBIGUOUS, LAUNCHER_SUBCOMMANDS, LAUNCHERS, PYTHON, SHELLS
 from ..config import GenerationConfig
 from .base import BaseGenerator, DecodeParams, Messages, Spec
 
+_LAUNCH = "|".join(sorted(LAUNCHERS) + [f"{p}[ \\t]+{sub}" for p, sub in sorted(LAUNCHER_SUBCOMMANDS.items())])
+_SHELL = "|".join(sorted(SHELLS - AMBIGUOUS))
 #: A line that runs a Python or shell script, optionally after a ``$`` prompt and ``VAR=value`` assignments.
 RUN_LINE = re.compile(
     r"^\s*(?:\$\s+)?((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*"
-    r"(?:python[0-9.]*\s+(?:-\S+\s+)*|bash\s+|sh\s+|torchrun\s+(?:\S+\s+)*?|accelerate\s+launch\s+(?:\S+\s+)*?)?"
+    rf"(?:{PYTHON.pattern}\s+(?:-\S+\s+)*|(?:{_SHELL})\s+|(?:{_LAUNCH})[ \t]+(?:\S+[ \t]+)*?)?"
     r"\.{0,2}/?[\w./-]*\.(?:py|sh)\b.*)$",
     re.MULTILINE,
 )

@@ -22,33 +22,20 @@ import ast
 import re
 import warnings
 
+from ..commands import BASH_LANGS, COMMAND_START, PYTHON_LANGS, runs_script
+
 _FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+.#-]*)[^\n]*$", re.MULTILINE)
 _SPECIAL = re.compile(r"<\|[^|>]{1,40}\|>|</?s>|\[/?INST\]")
 _INLINE = re.compile(r"`([^`\n]+)`")
-_RUNS_SCRIPT = re.compile(
-    r"(?:^|[\s;&|(])(?:\S*/)?[\w.-]+\.(?:py|sh)\b|^\s*(?:\S+=\S*\s+)*python[0-9.]*\s+-m\s+\w", re.M
-)
-_CMD_START = re.compile(
-    r"^\s*(?:\$\s+)?(?:[A-Za-z_]\w*=\S*\s+)*(?:python[0-9.]*|bash|sh|cd|pip[0-9]*|torchrun|accelerate|deepspeed|"
-    r"export|conda|git|wget|curl|mkdir|cp|mv|ls|\./\S+|\S+\.(?:py|sh))\b"
-)
 _CODE_START = re.compile(
     r"^\s*(?:>>>\s*)?(?:import\s|from\s+\S+\s+import\s|def\s|class\s|with\s|for\s|if\s|print\(|return\b|"
     r"[A-Za-z_][\w.]*\s*(?:=|\()|#|@|\)|\]|\}|\s+\S)"
 )
 
-BASH_LANGS = {"bash", "sh", "shell", "console", "zsh", "shell-session", "terminal", "cmd"}
-PYTHON_LANGS = {"python", "py", "python3", "ipython", "pycon"}
-
 
 def strip_special(text: str) -> str:
     """Remove chat special tokens such as ``<|im_end|>``."""
     return _SPECIAL.sub("", text)
-
-
-def runs_script(code: str) -> bool:
-    """Whether bash ``code`` runs a ``.py``/``.sh`` file or a module (``python -m pkg``)."""
-    return bool(_RUNS_SCRIPT.search(code))
 
 
 def _clean(code: str) -> str:
@@ -106,10 +93,10 @@ def _score(lang: str, body: str, output_type: str | None) -> int:
 
 def _unfenced(text: str, output_type: str | None) -> str:
     for span in _INLINE.findall(text):
-        if runs_script(span) and _CMD_START.match(span):
+        if runs_script(span) and COMMAND_START.match(span):
             return span.strip()
     lines = text.split("\n")
-    start = _CMD_START if output_type != "python" else _CODE_START
+    start = COMMAND_START if output_type != "python" else _CODE_START
     picked: list[str] = []
     for line in lines:
         if (

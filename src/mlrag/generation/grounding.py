@@ -1,9 +1,10 @@
 """Grounding: check generated code against the repository (its files and its scripts' argument cards).
 
 ML-Bench found that models fail mostly by inventing arguments and by running scripts that do not exist, so the
-checks are about exactly that. For bash, each command line is split with ``shlex`` (``&&``, ``;``, ``|`` and new
-lines separate commands; ``cd dir`` moves the working folder; ``VAR=value`` prefixes are skipped) and every
-script run (``python x.py``, ``python -m pkg.mod``, ``torchrun … x.py``, ``bash x.sh``, ``./x.sh``) gives:
+checks are about exactly that. For bash, command lines are read with ``mlrag.commands`` (``split_commands``:
+``&&``, ``;``, ``|`` and new lines separate commands; ``invocation``: ``VAR=value`` and ``nohup``-like prefixes
+skipped, launchers' own options skipped); ``cd dir`` moves the working folder, and every script run (``python
+x.py``, ``python -m pkg.mod``, ``torchrun … x.py``, ``bash x.sh``, ``./x.sh``) gives:
 
 * ``script-exists``: the script (or module) is a repository file, relative to the working folder;
 * ``flag-exists``: every ``-x``/``--flag`` passed to it is an option of its card (exact, argparse's unique
@@ -30,23 +31,19 @@ import difflib
 import logging
 import posixpath
 import re
-import shlex
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from ..commands import SCRIPT_EXTS, invocation, runs_script, split_commands
 from ..types import Check, Chunk
-from .extract import parse_python, runs_script
+from .extract import parse_python
+
+__all__ = ["cards_for", "ground", "ground_bash", "ground_python", "split_commands"]
 
 log = logging.getLogger(__name__)
 
-_SEPARATORS = {";", "&", "&&", "|", "||", "(", ")", ";;", "|&"}
-_REDIRECTS = {">", ">>", "<", "2>", "&>", "2>&1", ">&"}
-_PREFIXES = {"nohup", "time", "exec", "sudo", "srun", "env", "xvfb-run"}
-_LAUNCHERS = {"torchrun", "deepspeed", "horovodrun", "mpirun", "kernprof"}
-_LAUNCH_MODULES = {"torch.distributed.run", "torch.distributed.launch", "accelerate.commands.launch"}
 _FILE_EXTS = (".yaml", ".yml", ".json", ".cfg", ".toml", ".ini", ".py", ".sh")
 _NO_VALUE_ACTIONS = {"store_true", "store_false", "store_const", "count", "help", "version", "append_const"}
-_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _NUMBER = re.compile(r"^-\d|^-\.\d")
 
 
@@ -57,79 +54,6 @@ def _norm(*parts: str) -> str:
         return ""
     path = posixpath.normpath(posixpath.join(*kept))
     return "" if path == "." else path
-
-
-def split_commands(code: str) -> list[list[str]]:
-    """Bash code as simple commands (token lists): lines, ``\\`` continuations, ``;``/``&&``/``|`` and comments."""
-    code = re.sub(r"\\[ \t]*\r?\n", " ", code)
-    commands: list[list[str]] = []
-    for line in code.splitlines():
-        lex = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>")
-        lex.whitespace_split = True
-        try:
-            tokens = list(lex)
-        except ValueError:  # an unclosed quote: fall back to whitespace
-            tokens = line.split()
-        current: list[str] = []
-        skip_next = False
-        for tok in tokens:
-            if skip_next:
-                skip_next = False
-                continue
-            if tok in _SEPARATORS:
-                if current:
-                    commands.append(current)
-                current = []
-            elif tok in _REDIRECTS or set(tok) <= set("<>&"):
-                skip_next = not tok.endswith("&1")
-            else:
-                current.append(tok)
-        if current:
-            commands.append(current)
-    return commands
-
-
-def _script_in(cmd: list[str]) -> tuple[str, str, list[str]] | None:
-    """``(kind, target, args)`` of the script a command runs: kind is ``file`` or ``module``; None if none."""
-    i = 0
-    while i < len(cmd) and (_ASSIGN.match(cmd[i]) or cmd[i] in _PREFIXES):
-        i += 1
-    if i >= len(cmd):
-        return None
-    head, rest = cmd[i], cmd[i + 1 :]
-    base = posixpath.basename(head)
-    if re.fullmatch(r"python[0-9.]*", base):
-        j = 0
-        while j < len(rest) and rest[j].startswith("-"):
-            if rest[j] == "-m" and j + 1 < len(rest):
-                module = rest[j + 1]
-                if module in _LAUNCH_MODULES:
-                    return _after_launcher(rest[j + 2 :])
-                return "module", module, rest[j + 2 :]
-            if rest[j] == "-c":
-                return None
-            j += 2 if rest[j] in ("-W", "-X") else 1
-        return ("file", rest[j], rest[j + 1 :]) if j < len(rest) else None
-    if base in ("bash", "sh", "zsh", "source", "."):
-        args = [a for a in rest if not a.startswith("-")]
-        if args and not rest[0] == "-c":
-            k = rest.index(args[0])
-            return "file", args[0], rest[k + 1 :]
-        return None
-    if base in _LAUNCHERS or (base == "accelerate" and rest[:1] == ["launch"]):
-        return _after_launcher(rest[1:] if base == "accelerate" else rest)
-    if head.endswith((".py", ".sh")):
-        return "file", head, rest
-    return None
-
-
-def _after_launcher(args: list[str]) -> tuple[str, str, list[str]] | None:
-    for k, a in enumerate(args):
-        if a.endswith(".py") and not a.startswith("-"):
-            return "file", a, args[k + 1 :]
-        if a == "-m" and k + 1 < len(args):
-            return "module", args[k + 1], args[k + 2 :]
-    return None
 
 
 def _module_files(module: str, cwd: str) -> list[str]:
@@ -284,10 +208,10 @@ def ground_bash(code: str, cards: Sequence[Chunk], files: Collection[str], workd
         if cmd[0] == "cd" and len(cmd) > 1:
             cwd = _norm(cwd, cmd[1]) if not cmd[1].startswith(("/", "~", "$")) else cwd
             continue
-        found = _script_in(cmd)
+        found = invocation(cmd)
         if found is None:
             continue
-        kind, target, args = found
+        kind, target, args = found.kind, found.target, list(found.args)
         ran = True
         if target.startswith(("/", "~", "$")):
             log.info("not checking %s: outside the repository", target)
@@ -307,7 +231,7 @@ def ground_bash(code: str, cards: Sequence[Chunk], files: Collection[str], workd
             where = posixpath.dirname(path) or "."
             checks.append(Check("script-exists", True, f"{shown} exists (in {where})", path))
         else:
-            near = difflib.get_close_matches(_norm(cwd, target), [f for f in files if f.endswith((".py", ".sh"))], n=3)
+            near = difflib.get_close_matches(_norm(cwd, target), [f for f in files if f.endswith(SCRIPT_EXTS)], n=3)
             hint = f"; nearest: {', '.join(near)}" if near else ""
             checks.append(Check("script-exists", False, f"{shown} is not a file of the repository{hint}", shown))
             continue
