@@ -19,12 +19,16 @@ import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import CONFIG_DIR
 from ..errors import ConfigError
 from ..types import Chunk, Hit
 from .base import Messages
 from .extract import runs_script
+
+if TYPE_CHECKING:
+    from ..catalog.base import Catalog
 
 PROMPT_DIR = CONFIG_DIR / "prompts"
 _ROLE_LINE = re.compile(r"^\[(system|user|assistant)\][ \t]*$", re.MULTILINE)
@@ -248,6 +252,31 @@ def render_card(card: Chunk) -> str:
         lines.append(f"  subcommand {sub}:")
         lines += ["  " + fmt(o) for o in opts]
     return "\n".join(lines)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def render_python_api(code: str, catalog: Catalog | None, suggestions: Sequence[str] = (), limit: int = 12) -> str:
+    """What a Python repair prompt shows: the checker's suggestions, then the import line and signature of each
+    repository function or class the code (or a suggestion) names — the first ``limit`` entries when it names
+    none — and the names of the registries it uses."""
+    lines = [f"- {s}" for s in suggestions]
+    entries = catalog.of_kind("python-api") if catalog is not None else ()
+    words = set(_WORD.findall(code)) | {w for s in suggestions for w in _WORD.findall(s)}
+    named = [a for a in entries if a.name.rpartition(".")[2] in words] or list(entries)
+    if named:
+        lines.append("Python API (import line, then signature):")
+        for a in named[:limit]:
+            lines.append(f"  {a.run or a.name}")
+            if a.signature:
+                lines.append(f"      {a.signature}" + (f"  - {a.summary.strip()[:100]}" if a.summary else ""))
+    registries = catalog.registries if catalog is not None else ()
+    used = [r for r in registries if r.name.rpartition(".")[2] in words or words.intersection(r.values)]
+    for r in used[:limit]:
+        shown = ", ".join(r.values[:30]) + (", ..." if len(r.values) > 30 else "")
+        lines.append(f"Names registered in {r.name}: {shown}")
+    return "\n".join(lines) or "(no Python API found in the repository)"
 
 
 def flatten(messages: Messages) -> str:
