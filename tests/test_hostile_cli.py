@@ -89,8 +89,7 @@ def test_a_registered_store_is_a_valid_backend() -> None:
     finally:
         from mlrag.stores import base
 
-        base._FACTORIES.pop("hostile-test-store", None)
-        base._LOADERS.pop("hostile-test-store", None)
+        base.STORES.unregister("hostile-test-store")
 
 
 def test_store_entry_points_are_registered_and_a_broken_plugin_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,18 +101,9 @@ def test_store_entry_points_are_registered_and_a_broken_plugin_is_one_error(monk
     real = importlib.metadata.entry_points
     monkeypatch.setattr(importlib.metadata, "entry_points",
                         lambda **kw: [ep] if kw.get("group") == base.ENTRY_POINTS else real(**kw))
-    saved = dict(base._FACTORIES), dict(base._LOADERS)
-    base._FACTORIES.clear()
-    base._LOADERS.clear()
-    try:
-        cfg = load_config(overrides=["store.backend=hostile-ep-store"])
-        with pytest.raises(ConfigError, match="cannot be loaded"):
-            base.make_store(cfg.store, 4)
-    finally:
-        base._FACTORIES.clear()
-        base._LOADERS.clear()
-        base._FACTORIES.update(saved[0])
-        base._LOADERS.update(saved[1])
+    cfg = load_config(overrides=["store.backend=hostile-ep-store"])
+    with pytest.raises(ConfigError, match="cannot be loaded"):
+        base.make_store(cfg.store, 4)
 
 
 def test_a_registered_generator_is_a_valid_llm() -> None:
@@ -125,7 +115,7 @@ def test_a_registered_generator_is_a_valid_llm() -> None:
     try:
         assert Config().replace(["generation.llm=hostile-gen:x"]).generation.llm == "hostile-gen:x"
     finally:
-        base._REGISTRY.pop("hostile-gen", None)
+        base.GENERATORS.unregister("hostile-gen")
 
 
 def test_extras_named_by_require_exist_in_setup_cfg() -> None:

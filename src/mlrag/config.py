@@ -85,14 +85,13 @@ class EmbeddingConfig:
     fp16: bool = True  # on CUDA only
     cache: bool = True  # reuse embeddings across builds, keyed by (model id, text hash)
     threads: int = 0  # CPU threads for torch; 0 = torch's default
-    backend: str = "torch"  # torch | onnx (ONNX Runtime, same vectors) | onnx-int8 (int8 weights, other vectors)
+    # torch | onnx (ONNX Runtime, same vectors) | onnx-int8 (int8 weights, other vectors) | a plugin's runtime
+    backend: str = "torch"
 
     def __post_init__(self) -> None:
-        if self.backend not in EMBEDDING_BACKENDS:
-            raise ConfigError(f"embedding.backend: {self.backend!r} is not one of {', '.join(EMBEDDING_BACKENDS)}")
+        _registered("embedding.backend", self.backend)
 
 
-EMBEDDING_BACKENDS = ("torch", "onnx", "onnx-int8")
 DENSE_MODES = ("lazy", "full", "off")
 
 
@@ -229,11 +228,13 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "generation.strategy": ("task", "draft", "none"),
     "generation.mode": ("auto", "structured", "free"),
 }
-#: Plug points whose valid names are their registry's, so a plugin (``register_store``/``register``, or an entry
-#: point) extends them: config key -> (module, function listing the registered names, how a value names one).
+#: Plug points whose valid names are their registry's (``mlrag.registry``), so a plugin (``register_store``,
+#: ``register``, ``register_embedding_backend`` or an entry point) extends them: config key -> (module, its
+#: ``Registry``, how a value names an entry).
 _REGISTRIES: dict[str, tuple[str, str, Any]] = {
-    "store.backend": ("mlrag.stores.base", "store_names", lambda v: v),
-    "generation.llm": ("mlrag.generation.base", "available", lambda v: str(v).partition(":")[0].strip().lower()),
+    "store.backend": ("mlrag.stores.base", "STORES", lambda v: v),
+    "generation.llm": ("mlrag.generation.base", "GENERATORS", lambda v: str(v).partition(":")[0].strip().lower()),
+    "embedding.backend": ("mlrag.embedding.base", "EMBEDDING_BACKENDS", lambda v: v),
 }
 #: Numbers that may be negative; every other number must be >= 0 (a negative budget is an error, not "nothing").
 _MAY_BE_NEGATIVE = {"generation.seed"}
@@ -256,15 +257,15 @@ def _registered(key: str, value: Any) -> None:
     """Check ``value`` against the registry of its plug point (skipped while that registry is being imported)."""
     import importlib
 
-    module, function, name_of = _REGISTRIES[key]
+    module, attribute, name_of = _REGISTRIES[key]
     try:
-        names = getattr(importlib.import_module(module), function)()
+        registry = getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError):  # a circular import during start-up: the factory checks again later
         return
-    if name_of(value) not in names:
+    if name_of(value) not in registry:
         from .redact import redact
 
-        raise ConfigError(f"{key}: {redact(value)!r} names no registered backend; valid: {', '.join(names)}")
+        raise ConfigError(registry.unknown(key, redact(value)))
 
 
 def _validate(cfg: Config) -> None:

@@ -4,7 +4,9 @@ Design: a backend implements one method, ``_encode(texts) -> (n, dim) float32``,
 ``max_tokens``; L2 normalisation, batching, progress bars and the on-disk cache live once in ``BaseEmbedder``
 (after simonw/llm's ``EmbeddingModel``). ``get_embedder`` is the single way to make an embedder: a name ->
 factory registry (built-ins register through the same ``register_embedder`` a plugin would use) with a
-process-level cache, so a model is loaded once per process however many indexes use it.
+process-level cache, so a model is loaded once per process however many indexes use it. Packages add embedders
+(``mlrag.embedders``) and runtimes for sentence-transformers models (``mlrag.embedding_backends``) with entry
+points (``mlrag.registry``).
 
 Example:
     >>> emb = get_embedder(EmbeddingConfig(model="fake"))
@@ -24,6 +26,7 @@ import numpy as np
 
 from ..config import EmbeddingConfig
 from ..errors import BackendError
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from .cache import EmbeddingCache
@@ -153,55 +156,13 @@ def _progress(total: int, enabled: bool, desc: str):  # type: ignore[no-untyped-
 # --- registry ----------------------------------------------------------------------------------------------
 
 EmbedderFactory = Callable[[EmbeddingConfig], Embedder]
-_FACTORIES: dict[str, EmbedderFactory] = {}
+#: How a sentence-transformers model runs (``embedding.backend``): ``(model, config, name) -> Embedder``.
+RuntimeFactory = Callable[[str, EmbeddingConfig, "str | None"], Embedder]
 _LOADED: dict[tuple[object, ...], Embedder] = {}
 _LOCK = threading.Lock()
 
 
-def register_embedder(name: str, factory: EmbedderFactory) -> None:
-    """Make ``EmbeddingConfig(model=name)`` (or ``name:<arg>``) build an embedder with ``factory``."""
-    _FACTORIES[name] = factory
-
-
-def embedder_names() -> list[str]:
-    """Registered names (any other value of ``embedding.model`` is a sentence-transformers name or path)."""
-    _register_builtins()
-    return sorted(_FACTORIES)
-
-
-def get_embedder(config: EmbeddingConfig | None = None) -> Embedder:
-    """The embedder for ``config``, loaded once per process.
-
-    ``"minilm"`` is the packaged all-MiniLM-L6-v2, ``"fake"`` / ``"fake:<dim>"`` the hashing test embedder, any
-    other value a sentence-transformers hub name or local folder. ``config.backend`` runs sentence-transformers
-    models with torch (default) or ONNX Runtime (``onnx``: same vectors; ``onnx-int8``: faster on CPU, its own
-    id); see ``onnx_backend.py``. The fake embedder ignores it.
-    """
-    config = config or EmbeddingConfig()
-    _register_builtins()
-    key = (config.model, config.backend, config.device, config.fp16, config.threads, config.batch_size)
-    with _LOCK:
-        if key in _LOADED:
-            return _LOADED[key]
-        head = config.model.split(":", 1)[0]
-        factory = _FACTORIES.get(config.model) or _FACTORIES.get(head) or _FACTORIES["sentence-transformers"]
-        try:
-            emb = factory(config)
-        except BackendError:
-            raise
-        except OSError as e:
-            raise BackendError(
-                f"embedding.model {config.model!r} could not be loaded ({e}); use one of "
-                f"{', '.join(n for n in embedder_names() if n != 'sentence-transformers')}, a local model folder, "
-                "or a hub name available offline"
-            ) from None
-        _LOADED[key] = emb
-        return emb
-
-
 def _register_builtins() -> None:
-    if _FACTORIES.get("fake") is not None:
-        return
     from .fake import FakeEmbedder
 
     def fake(cfg: EmbeddingConfig) -> Embedder:
@@ -224,12 +185,80 @@ def _register_builtins() -> None:
     register_embedder("sentence-transformers", st)
 
 
-def _sentence_transformer(model: str, cfg: EmbeddingConfig, name: str | None = None) -> Embedder:
-    """A sentence-transformers model on ``cfg.backend``: torch, or ONNX Runtime (``onnx``, ``onnx-int8``)."""
-    if cfg.backend == "torch":
+def _register_runtimes() -> None:
+    def torch(model: str, cfg: EmbeddingConfig, name: str | None) -> Embedder:
         from .sentence_transformers_backend import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(model, cfg, name=name)
-    from .onnx_backend import OnnxEmbedder
 
-    return OnnxEmbedder(model, cfg, name=name)
+    def onnx(model: str, cfg: EmbeddingConfig, name: str | None) -> Embedder:
+        from .onnx_backend import OnnxEmbedder
+
+        return OnnxEmbedder(model, cfg, name=name)
+
+    for runtime, factory in (("torch", torch), ("onnx", onnx), ("onnx-int8", onnx)):
+        register_embedding_backend(runtime, factory)
+
+
+#: ``embedding.model`` name (or the part before ``:``) -> factory; entry-point group ``mlrag.embedders``.
+EMBEDDERS: Registry[EmbedderFactory] = Registry(
+    "embedder", "mlrag.embedders", builtins=_register_builtins, error=BackendError
+)
+#: ``embedding.backend`` -> how sentence-transformers models run; entry-point group ``mlrag.embedding_backends``.
+EMBEDDING_BACKENDS: Registry[RuntimeFactory] = Registry(
+    "embedding backend", "mlrag.embedding_backends", builtins=_register_runtimes, error=BackendError
+)
+
+
+def register_embedder(name: str, factory: EmbedderFactory) -> None:
+    """Make ``EmbeddingConfig(model=name)`` (or ``name:<arg>``) build an embedder with ``factory``."""
+    EMBEDDERS.register(name, factory)
+
+
+def register_embedding_backend(name: str, factory: RuntimeFactory) -> None:
+    """Make ``EmbeddingConfig(backend=name)`` run sentence-transformers models with ``factory(model, cfg, name)``."""
+    EMBEDDING_BACKENDS.register(name, factory)
+
+
+def embedder_names() -> list[str]:
+    """Registered names (any other value of ``embedding.model`` is a sentence-transformers name or path)."""
+    return EMBEDDERS.names()
+
+
+def get_embedder(config: EmbeddingConfig | None = None) -> Embedder:
+    """The embedder for ``config``, loaded once per process.
+
+    ``"minilm"`` is the packaged all-MiniLM-L6-v2, ``"fake"`` / ``"fake:<dim>"`` the hashing test embedder, any
+    other value a sentence-transformers hub name or local folder. ``config.backend`` runs sentence-transformers
+    models with torch (default) or ONNX Runtime (``onnx``: same vectors; ``onnx-int8``: faster on CPU, its own
+    id); see ``onnx_backend.py``. The fake embedder ignores it.
+    """
+    config = config or EmbeddingConfig()
+    key = (config.model, config.backend, config.device, config.fp16, config.threads, config.batch_size)
+    with _LOCK:
+        if key in _LOADED:
+            return _LOADED[key]
+        head = config.model.split(":", 1)[0]
+        factory = EMBEDDERS.get(config.model) or EMBEDDERS.get(head) or EMBEDDERS.get("sentence-transformers")
+        if factory is None:  # only when someone unregistered the built-in
+            raise BackendError(f"embedding.model {config.model!r}: no embedder is registered for it")
+        try:
+            emb = factory(config)
+        except BackendError:
+            raise
+        except OSError as e:
+            raise BackendError(
+                f"embedding.model {config.model!r} could not be loaded ({e}); use one of "
+                f"{', '.join(n for n in embedder_names() if n != 'sentence-transformers')}, a local model folder, "
+                "or a hub name available offline"
+            ) from None
+        _LOADED[key] = emb
+        return emb
+
+
+def _sentence_transformer(model: str, cfg: EmbeddingConfig, name: str | None = None) -> Embedder:
+    """A sentence-transformers model on ``cfg.backend``: torch, ONNX Runtime (``onnx``, ``onnx-int8``) or a plugin's."""
+    runtime = EMBEDDING_BACKENDS.get(cfg.backend)
+    if runtime is None:
+        raise BackendError(EMBEDDING_BACKENDS.unknown("embedding.backend", cfg.backend))
+    return runtime(model, cfg, name)

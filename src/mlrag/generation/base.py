@@ -6,7 +6,8 @@ Design choices:
     * Backends are chosen by a spec string ``<name>:<argument>[#<file>][?key=value&...]``, e.g.
       ``transformers:HuggingFaceTB/SmolLM2-135M-Instruct``, ``transformers:./model#model.gguf``,
       ``llama-cpp:model.gguf``, ``openai:gpt-4o-mini?base_url=http://127.0.0.1:8000/v1``. Built-ins register
-      through the same ``register`` call an extension would use; an unknown name lists the valid ones.
+      through the same ``register`` call an extension would use, and a package adds one with an entry point of
+      the ``mlrag.generators`` group (``mlrag.registry``); an unknown name lists the valid ones.
     * ``Generator.id`` names the model and never contains a secret: it keys the output cache and goes into
       results.
     * Heavy libraries (torch, transformers, llama_cpp, openai) are imported inside the backends' modules, which
@@ -32,6 +33,7 @@ from urllib.parse import parse_qsl
 
 from ..config import GenerationConfig
 from ..errors import BackendError
+from ..registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -123,17 +125,21 @@ def parse_spec(spec: str) -> Spec:
 
 
 Factory = Callable[[Spec, GenerationConfig], Generator]
-_REGISTRY: dict[str, Factory] = {}
+#: The entry-point group a package uses to add a backend: ``name = "package.module:factory"``, where
+#: ``factory(spec, config)`` returns a ``Generator`` for the spec ``name:...``.
+ENTRY_POINTS = "mlrag.generators"
+#: Backend name (the part of a spec before ``:``) -> factory.
+GENERATORS: Registry[Factory] = Registry("generator backend", ENTRY_POINTS, error=BackendError)
 
 
 def register(name: str, factory: Factory) -> None:
     """Register a backend factory under ``name`` (built-ins use this too); a later call replaces the entry."""
-    _REGISTRY[name.lower()] = factory
+    GENERATORS.register(name.lower(), factory)
 
 
 def available() -> list[str]:
-    """The registered backend names."""
-    return sorted(_REGISTRY)
+    """The backend names: built-ins, those registered in code and entry points of ``mlrag.generators``."""
+    return GENERATORS.names()
 
 
 def get_generator(spec: str | Generator, config: GenerationConfig, **options: Any) -> Generator:
@@ -157,9 +163,10 @@ def get_generator(spec: str | Generator, config: GenerationConfig, **options: An
     if extra:
         merged = {**dict(parsed.options), **extra}
         parsed = Spec(parsed.name, parsed.target, parsed.file, tuple(merged.items()))
-    if parsed.name not in _REGISTRY:
+    factory = GENERATORS.get(parsed.name)
+    if factory is None:
         raise BackendError(f"unknown generator backend {parsed.name!r} in {spec!r}; valid: {', '.join(available())}")
-    generator = _REGISTRY[parsed.name](parsed, config)
+    generator = factory(parsed, config)
     if config.cache and generator.id != "echo":
         from .cache import CachedGenerator, OutputCache
 
@@ -188,13 +195,20 @@ def _lazy(module: str, factory: str) -> Factory:
     return make
 
 
+def _builtin(name: str) -> Factory:
+    factory = GENERATORS.get(name)
+    if factory is None:  # only when someone unregistered a built-in
+        raise BackendError(f"the default model runs on the {name!r} backend, which is not registered")
+    return factory
+
+
 def _default(spec: Spec, config: GenerationConfig) -> Generator:
     """The packaged SmolLM2 GGUF: llama-cpp when it imports (fast on CPU), else transformers with ``gguf_file``."""
     path = packaged_gguf()
     if importlib.util.find_spec("llama_cpp") is not None:
-        return _REGISTRY["llama-cpp"](Spec("llama-cpp", str(path), None, spec.options), config)
+        return _builtin("llama-cpp")(Spec("llama-cpp", str(path), None, spec.options), config)
     log.info("llama_cpp is not installed; running the default model through transformers (slower)")
-    return _REGISTRY["transformers"](Spec("transformers", str(path.parent), path.name, spec.options), config)
+    return _builtin("transformers")(Spec("transformers", str(path.parent), path.name, spec.options), config)
 
 
 register("echo", _lazy("echo", "make_echo"))

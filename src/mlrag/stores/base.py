@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..config import StoreConfig
 from ..errors import ConfigError
+from ..registry import Registry
 
 if TYPE_CHECKING:  # numpy is imported where arrays are made, so the registry is cheap to consult
     import numpy as np
@@ -50,40 +51,12 @@ class VectorStore(Protocol):
 
 
 StoreFactory = Callable[[StoreConfig, int, "Path | None"], VectorStore]
-_FACTORIES: dict[str, StoreFactory] = {}
-_LOADERS: dict[str, StoreFactory] = {}
 #: The entry-point group a package uses to add a store: ``name = "package.module:factory"``, where
 #: ``factory(config, dim, folder)`` makes a new store (or opens the one saved in ``folder``).
 ENTRY_POINTS = "mlrag.stores"
 
 
-def register_store(name: str, factory: StoreFactory, loader: StoreFactory | None = None) -> None:
-    """Make ``StoreConfig(backend=name)`` build a store with ``factory(config, dim, folder)``; ``loader`` opens a
-    saved one (default: ``factory``, for stores that persist themselves). Built-ins register the same way."""
-    _FACTORIES[name] = factory
-    _LOADERS[name] = loader or factory
-
-
-def store_names() -> list[str]:
-    """Every registered store backend: the built-ins, those registered in code, and entry points of the
-    ``mlrag.stores`` group (loaded on first use). ``config.StoreConfig`` validates ``store.backend`` here."""
-    _register_builtins()
-    return sorted(_FACTORIES)
-
-
-def make_store(config: StoreConfig, dim: int, folder: Path | None = None, *, load: bool = False) -> VectorStore:
-    """A new (or, with ``load=True``, the saved one in ``folder``) store of kind ``config.backend``."""
-    if config.backend not in store_names():
-        raise ConfigError(f"store.backend: {config.backend!r} is not one of {', '.join(store_names())}")
-    if load:
-        return _LOADERS[config.backend](config, dim, folder)
-    return _FACTORIES[config.backend](config, dim, folder)
-
-
 def _register_builtins() -> None:
-    if "numpy" in _FACTORIES:
-        return
-
     def numpy_new(cfg: StoreConfig, dim: int, folder: Path | None) -> VectorStore:
         from .numpy_store import NumpyStore
 
@@ -112,22 +85,37 @@ def _register_builtins() -> None:
     register_store("numpy", numpy_new, numpy_load)
     register_store("faiss", faiss_new, faiss_load)
     register_store("chroma", chroma_new)  # chroma persists itself; opening is loading
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINTS):
-        if ep.name not in _FACTORIES:
-            register_store(ep.name, _lazy_entry_point(ep))
 
 
-def _lazy_entry_point(ep: Any) -> StoreFactory:
-    def make(cfg: StoreConfig, dim: int, folder: Path | None) -> VectorStore:
-        try:
-            factory = ep.load()
-        except Exception as e:  # a broken plugin is one clear error, not a traceback from its import
-            raise ConfigError(f"store.backend {ep.name!r}: its plugin {ep.value} cannot be loaded ({e})") from None
-        return factory(cfg, dim, folder)  # type: ignore[no-any-return]
+#: ``store.backend`` name -> (factory, loader); a plugin's one factory is both.
+STORES: Registry[tuple[StoreFactory, StoreFactory]] = Registry(
+    "store backend", ENTRY_POINTS, builtins=_register_builtins, adapt=lambda factory: (factory, factory)
+)
 
-    return make
+
+def register_store(name: str, factory: StoreFactory, loader: StoreFactory | None = None) -> None:
+    """Make ``StoreConfig(backend=name)`` build a store with ``factory(config, dim, folder)``; ``loader`` opens a
+    saved one (default: ``factory``, for stores that persist themselves). Built-ins register the same way."""
+    STORES.register(name, (factory, loader or factory))
+
+
+def store_names() -> list[str]:
+    """Every store backend: the built-ins, those registered in code, and entry points of the ``mlrag.stores``
+    group. ``config`` validates ``store.backend`` against ``STORES``."""
+    return STORES.names()
+
+
+def make_store(config: StoreConfig, dim: int, folder: Path | None = None, *, load: bool = False) -> VectorStore:
+    """A new (or, with ``load=True``, the saved one in ``folder``) store of kind ``config.backend``.
+
+    Raises:
+        ConfigError: the backend is not registered, or its plugin cannot be loaded.
+    """
+    entry = STORES.get(config.backend)
+    if entry is None:
+        raise ConfigError(STORES.unknown("store.backend", config.backend))
+    factory, loader = entry
+    return (loader if load else factory)(config, dim, folder)
 
 
 def _need(folder: Path | None) -> Path:
