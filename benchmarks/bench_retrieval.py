@@ -15,6 +15,10 @@ Conditions (one run, side by side):
   cached on disk keyed by text, the vectors being HuggingFaceEmbedding's own);
 - ``bm25s``: bm25s with its default tokenizer (English stopwords) over the same 1024-token SentenceSplitter chunks.
 
+``mlrag-affordances`` adds the affordance units (``retrieval.affordances``: a README/shell hit that runs an entry
+point, or a task naming a script or its options, brings that entry's options). To measure one rule against the
+default only: ``--conditions mlrag,mlrag-<rule>``.
+
 Leave-one-repository-out: for every rule, the on/off choice is made on nine repositories (the row-weighted mean
 of oracle recall, answer recall and path hit at 6,000 characters) and measured on the tenth; the LOO figure
 pools the ten held-out measurements. ``--datalike`` prints the share of units flagged data-like per repository
@@ -65,8 +69,9 @@ RULES: dict[str, dict[str, Any]] = {
     "parent_context": {"context_unit": "chunk"},
     "dense": {"mode": "bm25"},
     "readme_prior": {"readme_prior": 1.0},
+    "affordances": {"affordances": True},
 }
-ON_BY_DEFAULT = {r for r in RULES if r != "readme_prior"}
+ON_BY_DEFAULT = {r for r in RULES if r not in ("readme_prior", "affordances")}
 BASELINES = ("llamaindex", "bm25s")
 
 Ranked = list[tuple[str, str]]  # (path, text), best first

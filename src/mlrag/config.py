@@ -126,6 +126,7 @@ class RetrievalConfig:
     follow_links: bool = True  # a hit on an argument card brings the README/shell chunks that run the script
     data_like: str = "lexical"  # units flagged data-like: lexical (BM25 only, never dense) | skip (never) | all
     section_windows: bool = False  # a section longer than the budget left: its windows that match the task
+    affordances: bool = False  # a README/shell hit that runs an entry point, or a task naming one: its options too
     # lazy: a first search builds the lexical index only and embeds per query what can reach the context
     # (cached); full: embed every unit before the first search; off: never embed (BM25 and the path prior)
     dense: str = "lazy"

@@ -95,6 +95,7 @@ class Index:
         self.stats = stats or BuildStats(len(self.files), len(self.chunks), 0, len(self.chunks), 0.0)
         self._embedder: Any = None
         self._catalog: Any = None
+        self._affordance_units: Any = None
         rows: FixedRows | LazyVectors | None = None
         if config.retrieval.dense == "off":
             self.dense = "off"
@@ -123,6 +124,7 @@ class Index:
             config.retrieval,
             repo=self.name,
             dense_rows=rows,
+            affordances=self._affordance_index,
         )
 
     # --- public --------------------------------------------------------------------------------------------
@@ -143,12 +145,37 @@ class Index:
     @property
     def affordances(self) -> Any:
         """The repository's affordance catalog (``mlrag.catalog.Catalog``), read from ``affordances.json``;
-        rebuilt from the repository's files when the file is missing or of another catalog version."""
-        if self._catalog is None:
-            from ..catalog import load_catalog_or_build
+        rebuilt from the repository's files when the file is missing or of another catalog version.
 
-            self._catalog = load_catalog_or_build(self.path / "affordances.json", self.root, self.files)
+        A rebuilt catalog is kept in memory, not written back: the index folder's files are checksummed in the
+        manifest, so rewriting ``affordances.json`` would make the next load refuse the index as corrupt and
+        rebuild it. ``mlrag index`` (a rebuild) stores the current catalog.
+        """
+        if self._catalog is None:
+            from ..catalog import build_catalog, read_catalog, read_sources
+
+            found = read_catalog(self.path / "affordances.json")
+            if found is None:
+                log.info("affordances: %s missing or of another version; rebuilding from %s", self.path, self.root)
+                found = build_catalog(read_sources(self.root, self.files))
+            self._catalog = found
         return self._catalog
+
+    @property
+    def affordance_units(self) -> tuple[Chunk, ...]:
+        """One derived unit per runnable catalog entry (``mlrag.chunking.affordances``): how to run it and every
+        option, linked to the README/shell lines that run it; ``retrieval.affordances`` adds them to a context."""
+        index = self._affordance_index()
+        return index.units if index is not None else ()
+
+    def _affordance_index(self) -> Any:
+        """The ``retrieval.affordances.AffordanceIndex`` of the catalog, built on first use (None: no catalog)."""
+        if self._affordance_units is None:
+            from ..retrieval.affordances import AffordanceIndex
+
+            catalog = self.affordances
+            self._affordance_units = AffordanceIndex(catalog if catalog is not None else ())
+        return self._affordance_units
 
     def embedder(self) -> Any:
         """The query embedder, loaded on first use and checked against the manifest."""

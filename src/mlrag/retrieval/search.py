@@ -15,10 +15,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from ..commands import COMMAND_START
 from ..config import RetrievalConfig
 from ..embedding.base import Embedder
 from ..errors import ConfigError
@@ -31,6 +32,9 @@ from .lexical import LexicalIndex
 from .paths import PathIndex
 from .query import expand_query
 
+if TYPE_CHECKING:
+    from .affordances import AffordanceIndex
+
 MODES = ("dense", "bm25", "hybrid")
 
 
@@ -42,10 +46,14 @@ class DenseRows(Protocol):
     vectors: np.ndarray  # (units, dim)
 
     def ensure(self, rows: np.ndarray) -> None: ...
-# a README unit that shows how to run something: a fenced block or a command line
-_RUNS = re.compile(
-    r"^\s*(?:```|~~~|\$ |(?:python3?|bash|sh|torchrun|accelerate|deepspeed|CUDA_VISIBLE_DEVICES=\S*)\s)", re.M
-)
+
+
+_FENCE = re.compile(r"^\s*(?:```|~~~)", re.M)
+
+
+def _runs(text: str) -> bool:
+    """A README unit that shows how to run something: a fenced block or a command line (``mlrag.commands``)."""
+    return _FENCE.search(text) is not None or COMMAND_START.search(text) is not None
 
 
 def glob_match(path: str, pattern: str) -> bool:
@@ -86,8 +94,10 @@ class Searcher:
         config: RetrievalConfig,
         repo: str = "",
         dense_rows: DenseRows | None = None,
+        affordances: "Callable[[], AffordanceIndex | None] | None" = None,
     ) -> None:
         self.units = units
+        self.affordances = affordances  # the repository's affordance units, loaded on first use
         self.dense_rows = dense_rows  # None: every row has a vector in ``vectors`` and the store
         self._lazy_allowed = np.zeros(len(units), dtype=bool)  # lazy: the current query's rows with a vector
         self.contexts = contexts
@@ -188,7 +198,11 @@ class Searcher:
                 self._lazy_allowed &= self.dense_rows.available
             lists.append(
                 dense_search(
-                    qv, n, store=self.store, key_to_row=self.key_to_row, vectors=self.vectors,
+                    qv,
+                    n,
+                    store=self.store,
+                    key_to_row=self.key_to_row,
+                    vectors=self.vectors,
                     mask=self._with_vectors(self._dense_mask(mask)),
                 )
             )
@@ -204,7 +218,11 @@ class Searcher:
             rmask = self._readme if mask is None else self._readme & mask
             if mode == "dense":
                 extra = dense_search(
-                    qv, n, store=self.store, key_to_row=self.key_to_row, vectors=self.vectors,
+                    qv,
+                    n,
+                    store=self.store,
+                    key_to_row=self.key_to_row,
+                    vectors=self.vectors,
                     mask=self._with_vectors(self._dense_mask(rmask)),
                 )
             else:
@@ -310,7 +328,11 @@ class Searcher:
             qv = self.query_vector(query)
             inner.append(
                 dense_search(
-                    qv, n, store=self.store, key_to_row=self.key_to_row, vectors=self.vectors,
+                    qv,
+                    n,
+                    store=self.store,
+                    key_to_row=self.key_to_row,
+                    vectors=self.vectors,
                     mask=self._with_vectors(self._dense_mask(pmask)),
                 )
             )
@@ -331,12 +353,11 @@ class Searcher:
             # judged on what the prompt gets: the unit's parent section when it has one
             self._runs = np.array(
                 [
-                    _RUNS.search(
+                    _runs(
                         self.contexts[u.parent_id].text
                         if u.parent_id is not None and u.parent_id in self.contexts
                         else u.text
                     )
-                    is not None
                     for u in self.units
                 ],
                 dtype=bool,
@@ -400,21 +421,41 @@ class Searcher:
         paths: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
     ) -> list[Hit]:
-        """Ranked, deduplicated, budget-packed hits (see ``retrieval.context.pack``)."""
+        """Ranked, deduplicated, budget-packed hits (see ``retrieval.context.pack``).
+
+        With ``retrieval.affordances`` (off by default, see ``retrieval.affordances``), the affordance units the
+        packed hits and the task call for are placed after their hits and the ranking is packed again: they come
+        in addition to the ``k`` hits, within ``budget_chars``.
+        """
         cfg = self.config
         ranked = self.ordered(query, max(cfg.candidates, k), mode=mode, paths=paths, kinds=kinds)
         unit = context_unit or cfg.context_unit
         if unit not in ("chunk", "parent"):
             raise ConfigError(f"context_unit {unit!r} is not one of chunk, parent")
         budget = cfg.budget_chars if budget_chars is None else budget_chars
-        return pack(
-            [(self.units[row], score) for row, score in ranked],
-            self.contexts,
-            k=k,
-            context_unit=unit,
-            budget_chars=budget,
-            repo=self.repo,
-            parent_max_chars=cfg.parent_max_chars,
-            query=query,
-            windows=cfg.section_windows,
-        )
+        pairs = [(self.units[row], score) for row, score in ranked]
+
+        def packed(pairs: Sequence[tuple[Chunk, float]], extra: int = 0) -> list[Hit]:
+            return pack(
+                pairs,
+                self.contexts,
+                k=k + extra,
+                context_unit=unit,
+                budget_chars=budget,
+                repo=self.repo,
+                parent_max_chars=cfg.parent_max_chars,
+                query=query,
+                windows=cfg.section_windows,
+            )
+
+        hits = packed(pairs)
+        if cfg.affordances and self.affordances is not None and not kinds:
+            aff = self.affordances()
+            picks = aff.choose(query, hits) if aff is not None else []
+            if picks:
+                from .affordances import with_affordances
+
+                units = [(after, aff.unit_for(a, query, budget)) for after, a in picks]  # type: ignore[union-attr]
+                # the units come with their hits (k counts retrieved hits); the budget holds for all
+                hits = packed(with_affordances(pairs, hits, units), extra=len(units))
+        return hits
