@@ -87,8 +87,9 @@ def main() -> int:
     if muts:
         caught = sum(m["flagged"] for m in muts)
         named = sum(m["suggested"] for m in muts)
-        print(f"misspelt options: {len(muts)} in {sum(1 for r in out if r['mutations'])} gold commands; "
-              f"flagged {caught} ({caught / len(muts):.1%}), real option named {named} ({named / len(muts):.1%})")  # fmt: skip
+        gold = sum(1 for r in out if r["mutations"])
+        print(f"misspelt options: {len(muts)} in {gold} gold commands; flagged {caught} ({caught / len(muts):.1%}), "
+              f"real option named {named} ({named / len(muts):.1%})")  # fmt: skip
     secs = sorted(r["seconds"] for r in out)
     print(f"check time per row: median {secs[len(secs) // 2] * 1000:.1f} ms, max {secs[-1] * 1000:.1f} ms")
     print("\nflagged gold answers:")

@@ -87,7 +87,15 @@ def test_bad_ablation_files(tmp_path: Path, text: str, message: str | None) -> N
 def test_packaged_ablation_files_load_and_apply() -> None:
     files = sorted((CONFIG_DIR / "ablations").glob("*.yaml"))
     assert files, "no packaged ablation files"
+    checked = 0
     for f in files:
         ab = load_ablation(f)
+        names = [c.name for c in ab.conditions]
+        assert len(names) == len(set(names)) and ab.conditions, f
         for c in ab.conditions:
-            c.apply(Config())
+            flat = c.apply(Config()).to_dict()
+            for key, value in c.overrides:  # each override lands where it says, as the value it gives
+                section, _, field = key.partition(".")
+                assert flat[section][field] == value, (f.name, c.name, key)
+                checked += 1
+    assert checked > 0

@@ -40,7 +40,8 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:
-    from .agent import CheckResult, check
+    from .agent.check import check
+    from .agent.result import CheckResult
     from .api import affordances, build_index, chunk_repo, generate, retrieve
     from .config import Config, load_config
     from .errors import MlragError

@@ -110,7 +110,9 @@ def _option_line(o: Option) -> str:
 def card_lines(
     script: str, spec: CliSpec, workdir: str, run: str, invoked: Sequence[Chunk]
 ) -> tuple[list[str], list[tuple[str, str]]]:
-    """A card's header lines and its body as ``(subcommand line or "", line)`` pairs, in card order."""
+    """A card's header lines and its body as ``(subcommand line or "", line)`` pairs, in card order; the card's
+    text is the header, then the body's lines (how to run the script, then one line per option, subcommands
+    after)."""
     cd = f"cd {workdir} && " if workdir else ""
     header = [f"Command-line interface of {script} ({spec.framework})", f"Run: {cd}{run} [options]"]
     body = [("", _option_line(o)) for o in spec.options]
@@ -122,12 +124,6 @@ def card_lines(
         where = [f"{c.path} ({c.title})" if c.title else c.path for c in invoked]
         body.append(("", "Invoked in: " + ", ".join(dict.fromkeys(where))))
     return header, body
-
-
-def card_text(script: str, spec: CliSpec, workdir: str, run: str, invoked: Sequence[Chunk]) -> str:
-    """The readable card: how to run the script, then one line per option (subcommands after)."""
-    header, body = card_lines(script, spec, workdir, run, invoked)
-    return "\n".join(header + [line for _, line in body]) + "\n"
 
 
 def pack_card_lines(

@@ -211,7 +211,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     binomials.
 
     Example:
-        >>> pass_at_k(5, 1, 1), pass_at_k(5, 1, 5)
+        >>> round(pass_at_k(5, 1, 1), 12), pass_at_k(5, 1, 5)
         (0.2, 1.0)
     """
     if not 0 <= c <= n or k < 1:
