@@ -71,8 +71,11 @@ def _config(tmp: Path, name: str, extra: list[str]) -> Config:
 
 
 def _comparable(rec: dict[str, Any], drop: tuple[str, ...] = ("model",)) -> dict[str, Any]:
-    """A record as ``rows.jsonl`` holds it (JSON types), without ``drop`` (the model id names the endpoints)."""
-    return {k: v for k, v in json.loads(json.dumps(rec, sort_keys=True)).items() if k not in drop}
+    """A record as ``rows.jsonl`` holds it (JSON types), without ``drop`` (the model id names the endpoints) and
+    without the wall time of its generation (the one value that differs between identical runs)."""
+    out = {k: v for k, v in json.loads(json.dumps(rec, sort_keys=True)).items() if k not in drop}
+    out.get("metrics", {}).pop("gen_seconds", None)
+    return out
 
 
 @pytest.mark.slow  # ~85 s on the shared 2-core box: two servers, 14 generations

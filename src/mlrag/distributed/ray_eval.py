@@ -72,7 +72,7 @@ class EvalWorker:
         """The records of ``batch`` (each pair with its condition's config), in order."""
         return [
             evaluate_one(row, cond, self.repos / row.repo_dir, cfg, self.options, self.pipeline.retrieve,
-                         self.generate)
+                         self.generate, self.pipeline.check)
             for row, cond, cfg in batch
         ]
 

@@ -237,3 +237,31 @@ def mean(values: Iterable[float | bool | None]) -> float | None:
     if not vals:
         return None
     return math.fsum(vals) / len(vals)
+
+
+def salient_terms(output: str) -> list[str]:
+    """The gold answer's ``--flags`` and file names (lower-cased, in order): what a correct answer must also
+    say, beyond the row's argument values. Launcher words (``python``, ``-m``...) are left out."""
+    out: list[str] = []
+    for m in _TERM.finditer(normalize_text(output)):
+        term = (m.group(1) or m.group(2) or "").lower()
+        if term and term not in STOP_TERMS and term not in out:
+            out.append(term)
+    return out
+
+
+def strict_check(code: str, output: str, output_type: str, arguments: Mapping[str, str]) -> bool:
+    """Both ML-Bench checks, and every salient gold term (``salient_terms``) stands in ``code``.
+
+    Example:
+        >>> gold = "python citation.py --dataset Citeseer --num-stacks 5"
+        >>> strict_check("python citation.py --dataset citeseer --num-stacks 5", gold, "bash", {"d": "Citeseer"})
+        True
+        >>> strict_check("python train.py --dataset citeseer --stacks 5", gold, "bash", {"d": "Citeseer"})
+        False
+    """
+    return (
+        argument_check(code, arguments)
+        and type_check(code, output_type)
+        and all(contains_term(code, t) for t in salient_terms(output))
+    )

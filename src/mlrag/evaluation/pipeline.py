@@ -75,3 +75,9 @@ class Pipeline:
         gen = self.generator(llm if llm is not None else cfg.generation.llm, cfg)
         return api.generate(task, self.index(repo, cfg), k=k, llm=gen, config=cfg, workdir=workdir,
                             hits=None if hits is None else list(hits))
+
+    def check(self, code: str, repo: str, config: Config | None = None, workdir: str = "") -> Any:
+        """``mlrag.check`` of ``code`` against the cached index's catalog and files."""
+        from ..agent.check import check_with_index
+
+        return check_with_index(code, self.index(repo, config or Config()), workdir=workdir)

@@ -28,14 +28,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import ConfigError, RepoError
-from ..redact import redact_obj
+from ..errors import ConfigError, MlragError, RepoError
+from ..redact import redact, redact_obj
 from ..types import Chunk, Generation, Hit
 from . import metrics as M
 from .conditions import Condition
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 RetrieveFn = Callable[..., Sequence[Hit]]
 GenerateFn = Callable[..., Generation]
+CheckFn = Callable[..., Any]  # (code, repo, config=, workdir=) -> CheckResult
 
 ROWS_FILE = "rows.jsonl"
 RUN_FILE = "run.json"
@@ -153,25 +155,39 @@ def retrieval_metrics(row: TaskRow, condition: Condition, hits: Sequence[Hit]) -
 
 
 def generation_metrics(
-    row: TaskRow, codes: Sequence[str], gens: Sequence[Generation], execs: Sequence[str] | None
+    row: TaskRow, codes: Sequence[str], gens: Sequence[Generation], execs: Sequence[str] | None,
+    invented: Sequence[int] | None = None, errors: Sequence[str] | None = None,
+    seconds: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """ML-Bench's checks per sample, summarised for the row: shares, Pass@1, Pass@n, invented flags.
 
     A sample passes when it passes both checks and, when executed, exits 0 (a timeout is not a pass).
+    ``strict`` also asks for every gold flag and file name (``metrics.strict_check``); ``invented_options``
+    counts the options the answer gives a script that the script does not define (``mlrag.check``), for either
+    generation mode; ``errors`` is the share of samples whose generation failed (the error is in the record);
+    ``gen_seconds`` is the wall time of one generation.
     """
     n = len(codes)
     arg = [M.argument_check(c, row.arguments) for c in codes]
     typ = [M.type_check(c, row.output_type) for c in codes]
     both = [a and t for a, t in zip(arg, typ)]
+    strict = [b and M.strict_check(c, row.output, row.output_type, row.arguments) for b, c in zip(both, codes)]
     ran = list(execs) if execs is not None else ["ok"] * n  # without execution the checks decide
     passed = [b and e == "ok" for b, e in zip(both, ran)]
     out: dict[str, Any] = {
         "arg_check": M.mean(arg),
         "type_check": M.mean(typ),
         "both_checks": M.mean(both),
+        "strict": M.mean(strict),
         "pass@1": M.pass_at_k(n, sum(passed), 1),
         "invented_flags": M.mean(M.invented_flags(g.checks) for g in gens),
+        "errors": M.mean(bool(e) for e in errors) if errors is not None else 0.0,
+        "structured": M.mean(g.mode == "structured" for g in gens),
     }
+    if seconds is not None:
+        out["gen_seconds"] = M.mean(seconds)
+    if invented is not None:
+        out["invented_options"] = M.mean(invented)
     if n > 1:
         out[f"pass@{n}"] = M.pass_at_k(n, sum(passed), n)
     if execs is not None:
@@ -345,6 +361,7 @@ def run_eval(
     retrieve_fn: RetrieveFn | None = None,
     generate_fn: GenerateFn | None = None,
     extra: Mapping[str, Any] | None = None,
+    check_fn: CheckFn | None = None,
 ) -> EvalRun:
     """Evaluate every row under every condition, appending to ``out/rows.jsonl``.
 
@@ -359,6 +376,8 @@ def run_eval(
             (``mlrag.api.retrieve`` over indexes opened once).
         generate_fn: ``(task, repo, k=, llm=, config=, workdir=, hits=) -> Generation``; default
             ``Pipeline().generate`` (``mlrag.api.generate``).
+        check_fn: ``(code, repo, config=, workdir=) -> CheckResult`` for the ``invented_options`` count;
+            default ``Pipeline().check`` (``mlrag.check``) when ``generate_fn`` is the default, else none.
         extra: more facts for ``run.json`` (data path, command line).
 
     Returns:
@@ -382,6 +401,7 @@ def run_eval(
         pipeline = Pipeline()
     retrieve = retrieve_fn or pipeline.retrieve
     generate = generate_fn or pipeline.generate
+    check = check_fn if check_fn is not None else (pipeline.check if generate_fn is None else None)
     plan = prepare_run(rows, conditions, Path(repos), Path(out), cfg, opts, extra)
     repos_dir, rows_path, done, cond_cfgs, todo, result = (
         plan.repos_dir, plan.rows_path, plan.done, plan.cond_cfgs, plan.todo, plan.result)
@@ -395,7 +415,8 @@ def run_eval(
     try:
         with rows_path.open("a", encoding="utf-8") as f:
             for row, cond in todo:
-                rec = evaluate_one(row, cond, repos_dir / row.repo_dir, cond_cfgs[cond.name], opts, retrieve, generate)
+                rec = evaluate_one(row, cond, repos_dir / row.repo_dir, cond_cfgs[cond.name], opts, retrieve, generate,
+                                   check)
                 f.write(json.dumps(rec, sort_keys=True, ensure_ascii=False) + "\n")
                 f.flush()
                 done[(row.key_str, cond.name)] = rec
@@ -409,13 +430,15 @@ def run_eval(
 
 def evaluate_one(
     row: TaskRow, cond: Condition, repo: Path, config: Config, options: EvalOptions,
-    retrieve_fn: RetrieveFn, generate_fn: GenerateFn,
+    retrieve_fn: RetrieveFn, generate_fn: GenerateFn, check_fn: CheckFn | None = None,
 ) -> dict[str, Any]:
-    """The record of one (row, condition) pair: context, metrics and, with a model, the answers."""
+    """The record of one (row, condition) pair: context, metrics and, with a model, the answers (checked with
+    ``check_fn`` for invented options when given)."""
     own_retrieval = bool(options.llm) and cond.context == "retrieval" and config.generation.strategy == "draft"
     hits = [] if own_retrieval else build_context(row, cond, repo, config, retrieve_fn)
-    gens = _generate(row, cond, repo, config, options, generate_fn, None if own_retrieval else hits)
-    if own_retrieval:
+    samples = _generate(row, cond, repo, config, options, generate_fn, None if own_retrieval else hits)
+    gens = [s.generation for s in samples]
+    if own_retrieval and samples and not samples[0].error:
         hits = list(gens[0].hits)
     context = "\n".join(h.text for h in hits)
     rec: dict[str, Any] = {
@@ -437,6 +460,10 @@ def evaluate_one(
     }
     if not gens:
         return rec
+    errors = [s.error for s in samples]
+    seconds = [s.seconds for s in samples]
+    if any(errors):
+        rec["errors"] = sorted({e for e in errors if e})
     codes = [g.code for g in gens]
     execs = None
     if options.execute:
@@ -450,21 +477,54 @@ def evaluate_one(
         model=gens[0].model,
         checks=[[c.to_dict() for c in g.checks if not c.ok] for g in gens],
     )
-    rec["metrics"].update(generation_metrics(row, codes, gens, execs))
+    invented = None
+    if check_fn is not None:
+        invented = [_invented(check_fn, c, repo, config, row.workdir) for c in codes]
+    rec["metrics"].update(generation_metrics(row, codes, gens, execs, invented, errors, seconds))
     return rec
 
 
+def _invented(check_fn: CheckFn, code: str, repo: Path, config: Config, workdir: str) -> int:
+    """How many options ``code`` gives a script that the script does not define (0 for an empty answer)."""
+    if not code.strip():
+        return 0
+    try:
+        result = check_fn(code, str(repo), config=config, workdir=workdir)
+    except Exception as e:  # noqa: BLE001 - a checker failure must not end the run; the count is then unknown
+        log.debug("check failed on %s: %s", repo.name, e)
+        return 0
+    return sum(1 for p in result.problems if " has no option " in p)
+
+
 def _generate(row: TaskRow, cond: Condition, repo: Path, config: Config, options: EvalOptions,
-              generate_fn: GenerateFn, hits: Sequence[Hit] | None) -> list[Generation]:
-    """``options.samples`` answers (seeds ``seed``, ``seed + 1``...); none without a model."""
+              generate_fn: GenerateFn, hits: Sequence[Hit] | None) -> list["_Sample"]:
+    """``options.samples`` answers (seeds ``seed``, ``seed + 1``...); none without a model.
+
+    A generation that fails (``MlragError``: the model crashed, the prompt did not fit, the server refused)
+    becomes an empty answer with its one-line error, so one row never ends the run."""
     if not options.llm:
         return []
-    gens = []
+    out = []
     for i in range(options.samples):
         cfg_i = config if i == 0 else config.replace({"generation": {"seed": config.generation.seed + i}})
-        gens.append(generate_fn(row.instruction, str(repo), k=cond.k, llm=options.llm, config=cfg_i,
-                                workdir=row.workdir, hits=None if hits is None else list(hits)))
-    return gens
+        t0 = time.perf_counter()
+        try:
+            gen = generate_fn(row.instruction, str(repo), k=cond.k, llm=options.llm, config=cfg_i,
+                              workdir=row.workdir, hits=None if hits is None else list(hits))
+            error = ""
+        except MlragError as e:
+            gen = Generation(code="", text="", hits=tuple(hits or ()), prompt="", model=str(options.llm))
+            error = redact(str(e).splitlines()[0] if str(e) else type(e).__name__)
+            log.warning("%s / %s: generation failed: %s", row.key_str, cond.name, error)
+        out.append(_Sample(gen, time.perf_counter() - t0, error))
+    return out
+
+
+@dataclass(frozen=True)
+class _Sample:
+    generation: Generation
+    seconds: float
+    error: str = ""
 
 
 def iter_records(path: str | Path) -> Iterable[dict[str, Any]]:
