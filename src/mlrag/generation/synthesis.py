@@ -24,7 +24,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from ..catalog.base import Affordance, Catalog, Param
@@ -65,10 +65,12 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 _STOP = set(
     "a an the of to in on for with and or by as at is be use using set setting that this it its into from "
     "train training run running model models please can you me help i want would like write code script "
-    "command python bash data dataset value values".split()
+    "command python bash dataset value values known was were will should must my our your we be been "
+    "exactly equal equals approximately about around called named labeled labelled titled".split()
 )
 _NUMBER = re.compile(r"(?<![\w.-])-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
-_QUOTED = re.compile(r"""'([^']+)'|"([^"]+)"|`([^`]+)`""")
+# quotes that open and close outside words: "I'm ... I'd" is not a quoted string
+_QUOTED = re.compile(r"""(?<!\w)'([^'\n]+)'(?!\w)|"([^"\n]+)"|`([^`\n]+)`""")
 _WORD = re.compile(r"[A-Za-z0-9_][\w.+/-]*[\w]|[A-Za-z0-9]")
 
 
@@ -120,13 +122,30 @@ def param_words(p: Param) -> set[str]:
     return out
 
 
+_GENERIC = {"num": "number", "n": "number", "nb": "number", "number": "number"}
+
+
 def help_words(p: Param) -> set[str]:
+    """Words that count half: the help's first words and the generic parts of the name (``n_epochs``: number)."""
     words = [_stem(w) for w in _split(p.help)[:8]]
-    return {w for w in words if w not in _STOP and len(w) > 2}
+    out = {w for w in words if w not in _STOP and len(w) > 2}
+    for s in (*p.spellings, p.dest):
+        out.update(_GENERIC[w] for w in _split(s) if w in _GENERIC)
+    return out
+
+
+_THOUSANDS = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?![\d,])")
+
+
+def plain_numbers(task: str) -> str:
+    """``task`` with thousands separators dropped ("300,000 steps" -> "300000 steps") and numbers split from the
+    word they prefix ("the 25-layer embedding" -> "the 25 layer embedding")."""
+    task = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), task)
+    return re.sub(r"(?<![\w.-])(\d+(?:\.\d+)?)-([A-Za-z]{3,})\b", r"\1 \2", task)
 
 
 def task_literals(task: str) -> tuple[list[str], list[Literal]]:
-    """The task's words (for proximity) and the literals in it, in order."""
+    """The task's words (for proximity) and the literals in it, in order (``task`` as ``plain_numbers`` gives it)."""
     words = words_of(task)
     lits: list[Literal] = []
     quoted_spans: list[tuple[int, int]] = []
@@ -217,22 +236,68 @@ def _fits(p: Param, lit: Literal) -> bool:
     return True
 
 
-def _near_score(words: Sequence[str], pos: int, names: set[str], extra: set[str]) -> float:
+def _clauses(task: str, words: Sequence[str]) -> list[int]:
+    """The clause number of each word: punctuation (``, ; : . ! ? ( )``) and the word "and" end a clause, so
+    "gpu 1, seed 0" keeps ``1`` with gpu and ``0`` with seed."""
+    ids = []
+    clause = 0
+    last = 0
+    for m in _WORD.finditer(task):
+        between = task[last : m.start()]
+        if re.search(r"[,;:.!?()]", between) or m.group(0).lower() == "and":
+            clause += 1
+        ids.append(clause)
+        last = m.end()
+    return ids[: len(words)]
+
+
+def _parts(word: str) -> set[str]:
+    """A task word and, for compounds (``batch-size``, ``pool_ratio``, ``logInterval``), its parts, stemmed."""
+    out = {_stem(word)}
+    pieces = _split(word)
+    if len(pieces) > 1:
+        out.update(_stem(w) for w in pieces)
+    return out
+
+
+def _near_score(
+    words: Sequence[str], pos: int, names: set[str], extra: set[str], exact: Collection[str] = frozenset(),
+    clauses: Sequence[int] = (), anchored: bool = True, reach: int | None = None,
+) -> float:  # fmt: skip
     """How strongly the words around position ``pos`` name a parameter: for each of its name words said
     nearby, 1 / distance (a word after the value binds a bit tighter: "5 stacks"), summed, so "image size 128"
-    binds ``--img_size`` before ``--latent_dim`` (whose help only says "size"); help words count half."""
+    binds ``--img_size`` before ``--latent_dim`` (whose help only says "size"); help words count half. A word
+    that spells the option itself (``pool_ratio``, ``batch-size``: ``exact``) counts double; a word in another
+    clause ("gpu 1, seed 0") counts a third when the value's own clause names an option (``anchored``), in full
+    when it does not ("as for the epochs, I will go with 100")."""
     best: dict[str, float] = {}
-    for j in range(max(0, pos - 5), min(len(words), pos + 4)):
+    lo, hi = (pos - 8, pos + 4) if reach is None else (pos - 2 * reach, pos + 2 * reach)
+    for j in range(max(0, lo), min(len(words), hi)):
         if j == pos:
             continue
-        w = _stem(words[j])
-        dist = abs(j - pos)
+        # distance in content words: "the learning rate for this model to 0.0001" puts rate 2 from the value
+        a, b = sorted((j, pos))
+        dist = 1 + sum(1 for w in words[a + 1 : b] if w.lower() not in _STOP)
+        if reach is not None and dist > reach:
+            continue
         weight = 1.0 / dist if j < pos else 1.2 / dist
-        if w in names:
-            best[w] = max(best.get(w, 0.0), weight)
-        elif w in extra:
-            best[w] = max(best.get(w, 0.0), 0.5 * weight)
+        if clauses and clauses[j] != clauses[pos]:
+            weight /= 3.0 if anchored else 1.0
+        if _norm(words[j]) in exact:
+            best["\0exact"] = max(best.get("\0exact", 0.0), 2.0 * weight)
+            continue
+        for w in _parts(words[j]):
+            if w in names:
+                best[w] = max(best.get(w, 0.0), weight)
+            elif w in extra:
+                best[w] = max(best.get(w, 0.0), 0.5 * weight)
     return sum(best.values())
+
+
+def exact_names(p: Param) -> set[str]:
+    """The option's own spellings, normalised (``--pool_ratio`` -> ``poolratio``), as a task may write them."""
+    out = {_norm(s) for s in (*p.spellings, p.dest) if len(_norm(s)) >= 3}
+    return out
 
 
 def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], list[str], float]:
@@ -241,31 +306,44 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
     Returns (bound pairs in parameter order, warnings, total score). Each literal goes to at most one
     parameter and each parameter gets at most one value (a list for ``nargs``).
     """
+    task = plain_numbers(task)
     words, lits = task_literals(task)
+    clauses = _clauses(task, words)
     params = [p for p in affordance.params if p.kind != "kwarg" or not p.name.startswith("**")]
+    spelled = set().union(*(exact_names(p) for p in params)) if params else set()
+    # a literal that spells an option ("pool_ratio") or names it ("the model") is not a value
+    lits = [lit for lit in lits if lit.kind != "word" or _norm(lit.text) not in spelled]
     cands: list[tuple[float, int, int, str]] = []  # (score, literal index, param index, value)
+    every_name = set().union(*(param_words(p) for p in params)) if params else set()
+    named_clauses = {clauses[j] for j, w in enumerate(words) if _parts(w) & every_name or _norm(w) in spelled}
     for pi, p in enumerate(params):
         names = param_words(p)
         extra = help_words(p)
+        exact = exact_names(p)
         if p.choices:
             m = match_choice(words, p.choices)
             if m is not None:
                 value, pos, s = m
                 li = next((k for k, lit in enumerate(lits) if lit.pos == pos), -1)
-                near = _near_score(words, pos, names, extra)
+                near = _near_score(words, pos, names, extra, exact, clauses, clauses[pos] in named_clauses)
                 cands.append((1.0 * s + near, li, pi, value))
             continue
         for li, lit in enumerate(lits):
-            if not _fits(p, lit):
+            if not _fits(p, lit) or (lit.kind == "word" and _stem(lit.text) in names):
                 continue
-            near = _near_score(words, lit.pos, names, extra)
+            plain = lit.kind == "word" and not _namelike(lit.text, _sentence_start(task, words, lit.pos))
+            near = _near_score(words, lit.pos, names, extra, exact, clauses, clauses[lit.pos] in named_clauses,
+                               reach=2 if plain else None)  # fmt: skip
             if near <= 0:
                 continue
             pathlike = p.type == "path" or bool(names & {"path", "file", "dir"})
             bonus = (0.5 if lit.kind in ("quoted", "path") else 0.0) + (0.5 if pathlike and lit.kind == "path" else 0.0)
-            if lit.kind == "word" and not _namelike(lit.text):
-                near *= 0.5
-            cands.append((near + bonus, li, pi, lit.text))
+            if plain:  # an English-looking word is a value only right next to the option's name
+                near *= 0.6
+            value = lit.text
+            if lit.kind == "number" and (p.nargs in ("+", "*") or (p.nargs or "").isdigit()):
+                value = " ".join(_number_run(lits, li, p.nargs))
+            cands.append((near + bonus, li, pi, value))
     flags: list[tuple[Param, str]] = []
     stems = {_stem(w) for w in words}
     for p in params:
@@ -280,11 +358,12 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
     bound: dict[int, str] = {}
     total = 0.0
     for score, li, pi, value in cands:
-        if score < 0.3 or pi in used_param or (li >= 0 and li in used_lit):
+        floor = 0.3 if li < 0 or lits[li].kind == "word" else 0.15  # a stray number is still some option's value
+        if score < floor or pi in used_param or (li >= 0 and li in used_lit):
             continue
         used_param.add(pi)
         if li >= 0:
-            used_lit.add(li)
+            used_lit.update(range(li, li + len(value.split())) if lits[li].kind == "number" else (li,))
         bound[pi] = value
         total += score
     # positionals of shell scripts with generic names take the remaining number/path/quoted literals in order
@@ -309,8 +388,29 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
     return pairs, warnings, total + 0.5 * len(flags)
 
 
-def _namelike(word: str) -> bool:
-    return bool(re.search(r"[A-Z0-9_\-.]", word[1:])) or word[:1].isupper()
+def _namelike(word: str, sentence_start: bool = False) -> bool:
+    """Whether a word looks like a name rather than English: a digit, ``_``/``-``/``.`` or a capital inside it,
+    all capitals ("LA"), or a capital first letter where a sentence does not start."""
+    if re.search(r"[A-Z0-9_\-.]", word[1:]):
+        return True
+    return word[:1].isupper() and not sentence_start
+
+
+def _sentence_start(task: str, words: Sequence[str], pos: int) -> bool:
+    start = _offset(task, list(words), pos)
+    before = task[:start].rstrip()
+    return not before or before[-1] in ".!?:\n\"'"
+
+
+def _number_run(lits: Sequence[Literal], li: int, nargs: str | None) -> list[str]:
+    """The numbers from ``lits[li]`` on that stand together in the task ("0 0.5", "0 and 0.5"), for ``nargs``."""
+    limit = int(nargs) if nargs and nargs.isdigit() else 8
+    out = [lits[li].text]
+    for lit in lits[li + 1 :]:
+        if lit.kind != "number" or lit.pos - lits[li].pos > 2 * len(out) or len(out) >= limit:
+            break
+        out.append(lit.text)
+    return out
 
 
 def entry_words(a: Affordance) -> set[str]:
@@ -333,9 +433,14 @@ def rank_candidates(
     hit_paths = [h.path for h in hits[:8]]
     wd = workdir.strip("./")
     out = []
-    for a in catalog.of_kind(*kinds):
-        if a.kind == "python-api" and a.name.rsplit(".", 1)[-1].startswith("_"):
-            continue
+    entries = [
+        a for a in catalog.of_kind(*kinds) if not (a.kind == "python-api" and a.name.rsplit(".", 1)[-1][:1] == "_")
+    ]
+    if wd:  # the caller runs the command there: its own entries first, the rest only when it has none
+        here = [a for a in entries if a.path.startswith(wd + "/") or a.workdir == wd]
+        entries = here or entries
+    folder = wd.rsplit("/", 1)[-1].lower()
+    for a in entries:
         score = 2.0 * len(tw & entry_words(a))
         base = a.path.rsplit("/", 1)[-1]
         if base and a.kind != "make-target" and re.search(rf"(?<![\w/]){re.escape(base)}\b", task):
@@ -350,8 +455,11 @@ def rank_candidates(
             score += 3.0
         if a.subcommand and _stem(a.subcommand) in tw:
             score += 2.0
+        if folder and a.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower() == folder:
+            score += 1.0  # the script named after its folder (implementations/dragan/dragan.py) is its main one
         pairs, warns, bscore = bind(task, a)
         score += bscore
+        score -= 1.0 * sum(1 for w in warns if " is required by " in w)
         if not a.params and a.kind == "python-script":
             score -= 0.5
         out.append((score, a, pairs, warns))
