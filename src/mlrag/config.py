@@ -146,6 +146,7 @@ class GenerationConfig:
     output_type: str = "auto"  # auto | bash | python
     strategy: str = "task"  # task | draft | none
     mode: str = "auto"  # auto | structured | free: structured = the model chooses, mlrag renders the command
+    model_binding: bool = True  # structured: the model may give the task's unbound values to unbound options
     grounding: bool = True
     repair: bool = True
     cache: bool = True  # on-disk cache of model outputs keyed by (prompt, model, decoding parameters)

@@ -22,6 +22,7 @@ Why by hand: no library binds free-text literals to a static CLI description; th
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 import shlex
 from collections.abc import Collection, Sequence
@@ -29,6 +30,9 @@ from dataclasses import dataclass, field
 
 from ..catalog.base import Affordance, Catalog, Param
 from ..types import Hit
+from .structured import Tool, call_tool, tool_name
+
+log = logging.getLogger(__name__)
 
 RUNNABLE = ("python-script", "shell-script", "make-target", "console-script", "python-module")
 
@@ -117,7 +121,9 @@ def param_words(p: Param) -> set[str]:
     for s in (*p.spellings, p.dest):
         for w in _split(s):
             out.add(_stem(w))
-            out.update(_stem(x) for x in ABBREVIATIONS.get(w, ()))
+            out.update(_stem(x) for x in ABBREVIATIONS.get(w, ()) + ABBREVIATIONS.get(_stem(w), ()))
+            if len(w) > 4 and w[0] == "n" and w[1] not in "aeiou":  # ngpus, nepochs: the count of gpus, epochs
+                out.add(_stem(w[1:]))
     out -= {"no", "use", "enable", "num", "n", "number", "is", "do", "s"}
     return out
 
@@ -199,7 +205,7 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
                 cand = None
                 for c in choices:
                     parts = _split(c)
-                    if len(parts) == n and n > 1 and sorted(parts) != sorted(gram):
+                    if len(parts) == n and n > 1:
                         used = set()
                         ok = True
                         for part in parts:
@@ -263,6 +269,7 @@ def _parts(word: str) -> set[str]:
 def _near_score(
     words: Sequence[str], pos: int, names: set[str], extra: set[str], exact: Collection[str] = frozenset(),
     clauses: Sequence[int] = (), anchored: bool = True, reach: int | None = None,
+    values_at: Collection[int] = (), number: bool = True,
 ) -> float:  # fmt: skip
     """How strongly the words around position ``pos`` name a parameter: for each of its name words said
     nearby, 1 / distance (a word after the value binds a bit tighter: "5 stacks"), summed, so "image size 128"
@@ -280,9 +287,13 @@ def _near_score(
         dist = 1 + sum(1 for w in words[a + 1 : b] if w.lower() not in _STOP)
         if reach is not None and dist > reach:
             continue
-        weight = 1.0 / dist if j < pos else 1.2 / dist
+        weight = 1.0 / dist if j < pos else (1.2 if number else 0.8) / dist
         if clauses and clauses[j] != clauses[pos]:
             weight /= 3.0 if anchored else 1.0
+        if any(a < q < b for q in values_at):
+            weight /= 3.0  # another value stands between: "batch 16 and size 128" keeps 16 from size
+        elif j > pos and j + 1 < len(words) and j + 1 != pos and words[j + 1].lower() not in _STOP:
+            weight /= 3.0  # the name after the value has its own value right behind it: "64 on the device cuda"
         if _norm(words[j]) in exact:
             best["\0exact"] = max(best.get("\0exact", 0.0), 2.0 * weight)
             continue
@@ -315,6 +326,7 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
     lits = [lit for lit in lits if lit.kind != "word" or _norm(lit.text) not in spelled]
     cands: list[tuple[float, int, int, str]] = []  # (score, literal index, param index, value)
     every_name = set().union(*(param_words(p) for p in params)) if params else set()
+    values_at = {lit.pos for lit in lits if lit.kind != "word"}
     named_clauses = {clauses[j] for j, w in enumerate(words) if _parts(w) & every_name or _norm(w) in spelled}
     for pi, p in enumerate(params):
         names = param_words(p)
@@ -333,7 +345,10 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
                 continue
             plain = lit.kind == "word" and not _namelike(lit.text, _sentence_start(task, words, lit.pos))
             near = _near_score(words, lit.pos, names, extra, exact, clauses, clauses[lit.pos] in named_clauses,
-                               reach=2 if plain else None)  # fmt: skip
+                               reach=2 if plain else None, values_at=values_at,
+                               number=lit.kind == "number")  # fmt: skip
+            if lit.kind == "path" and names & _parts(lit.text.rsplit("/", 1)[-1].split(".")[0]):
+                near += 0.5  # the path names the option: data/train.json for --train_file
             if near <= 0:
                 continue
             pathlike = p.type == "path" or bool(names & {"path", "file", "dir"})
@@ -368,10 +383,20 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
         total += score
     # positionals of shell scripts with generic names take the remaining number/path/quoted literals in order
     rest = [lit for k, lit in enumerate(lits) if k not in used_lit and lit.kind != "word"]
+    own = {_norm(w) for w in entry_words(affordance)}  # "Fine-tune" names finetune.py, it is not a value
+    rest += [
+        lit for k, lit in enumerate(lits)
+        if k not in used_lit and lit.kind == "word" and _namelike(lit.text) and _norm(lit.text) not in own
+        and not _sentence_start(task, words, lit.pos)
+    ]  # fmt: skip
+    rest = [lit for lit in rest if lit.text not in bound.values()]
     for pi, p in enumerate(params):
-        if p.kind == "positional" and pi not in bound and p.required and rest:
-            bound[pi] = rest.pop(0).text
-            total += 0.2
+        if not p.is_flag and pi not in bound and p.required and p.default is None and rest:
+            lit = next((x for x in rest if _fits(p, x)), None)
+            if lit is not None:
+                rest.remove(lit)
+                bound[pi] = lit.text
+                total += 0.2
     warnings = [
         f"'{lit.text}' fits no option of {affordance.name}"
         for k, lit in enumerate(lits)
@@ -428,7 +453,7 @@ def rank_candidates(
     top: int = 5,
 ) -> list[tuple[float, Affordance, list[tuple[Param, str]], list[str]]]:
     """The best ``top`` entries of ``kinds`` for ``task``: (score, entry, bound values, warnings), best first."""
-    tw = {_stem(w) for w in words_of(task)} - _STOP
+    tw = {x for w in words_of(task) for x in (_stem(w), _norm(w))} - _STOP  # "Fine-tune" also as "finetune"
     hit_text = "\n".join(h.text for h in hits[:8])
     hit_paths = [h.path for h in hits[:8]]
     wd = workdir.strip("./")
@@ -526,59 +551,91 @@ def wants_python(task: str, catalog: Catalog) -> bool:
     return not catalog.of_kind(*RUNNABLE) and bool(catalog.of_kind("python-api"))
 
 
-def choose(generator: object, task: str, options: Sequence[Affordance]) -> int | None:
-    """The model's pick among ``options`` (index), constrained to them where the backend can; None = no answer.
+def _leftovers(task: str, pairs: Sequence[tuple[Param, str]]) -> list[str]:
+    """The task's numbers, quoted strings and paths that no option took, in order."""
+    taken = " ".join(v for _, v in pairs).split()
+    out = []
+    for lit in task_literals(plain_numbers(task))[1]:
+        if lit.kind != "word" and lit.text not in taken and lit.text not in out:
+            out.append(lit.text)
+    return out
 
-    llama-cpp: a JSON schema whose only property is an enum of the options' ids (turned into a grammar by
-    llama-cpp-python, so nothing else can be produced); other backends: the options are numbered and the first
-    number of the reply is taken, checked against the range.
+
+def tool_for(a: Affordance, pairs: Sequence[tuple[Param, str]], values: Sequence[str]) -> tuple[Tool, dict[str, Param]]:
+    """``a`` as a tool for the model: its unbound valued options as optional arguments whose values can only be
+    ``values`` (the task's unbound literals, or the option's choices among them); and the argument -> option map."""
+    bound = {p.name for p, _ in pairs}
+    props: dict[str, dict[str, object]] = {}
+    names: dict[str, Param] = {}
+    if values:
+        for p in a.params:
+            if p.name in bound or p.is_flag or p.kind == "kwarg" and p.name.startswith("**"):
+                continue
+            allowed = [v for v in values if not p.choices or v in p.choices]
+            allowed = [v for v in allowed if _fits(p, Literal(v, "number" if _NUMBER.fullmatch(v) else "path", 0))]
+            key = tool_name(p.dest or p.name)
+            if allowed and key not in props:
+                props[key] = {"type": "string", "enum": allowed, "description": p.help[:80]}
+                names[key] = p
+    tool = Tool(tool_name(a.id)[:60], f"{a.run}: {a.summary or a.path}"[:200], {"type": "object", "properties": props})
+    return tool, names
+
+
+def ask_model(
+    generator: object, task: str, ranked: Sequence[tuple[float, Affordance, list[tuple[Param, str]], list[str]]],
+    *, fill: bool = True,
+) -> tuple[int, list[tuple[Param, str]]] | None:  # fmt: skip
+    """The model's pick among ``ranked`` (index) and the values it gives options the binder left open.
+
+    The candidates are tools (``generation.structured``): with llama-cpp the answer is constrained by a grammar,
+    on OpenAI-compatible servers it is a function call, elsewhere parsed JSON; every route is validated, so the
+    tool is one of the candidates, the options are its own and every value is one of the task's unbound
+    literals. None when the model gives no usable answer or fails.
     """
-    ids = [a.id for a in options]
-    listing = "\n".join(f"{i + 1}. {a.run}  -- {a.summary or a.path}" for i, a in enumerate(options))
+    from .base import DecodeParams
+
+    tools, maps = [], []
+    for _, a, pairs, _ in ranked:
+        tool, names = tool_for(a, pairs, _leftovers(task, pairs) if fill else [])
+        tools.append(tool)
+        maps.append(names)
+    listing = "\n".join(f"- {t.name}: {t.description}" for t in tools)
     messages = [
-        {"role": "system", "content": "You pick which of a repository's commands does a task. Answer with its number."},
-        {"role": "user", "content": f"Task: {task}\n\nCommands:\n{listing}\n\nWhich number?"},
+        {
+            "role": "system",
+            "content": "You pick which of a repository's commands does a task, and give the task's values to the "
+            "command's options. Use only values the task states.",
+        },
+        {"role": "user", "content": f"Task: {task}\n\nCommands:\n{listing}"},
     ]
-    llama = getattr(getattr(generator, "inner", generator), "llama", None)
     try:
-        if llama is not None:
-            schema = {
-                "type": "object",
-                "properties": {"choice": {"type": "string", "enum": ids}},
-                "required": ["choice"],
-            }
-            out = llama.create_chat_completion(
-                messages=messages,
-                max_tokens=64,
-                temperature=0.0,
-                response_format={"type": "json_object", "schema": schema},
-            )
-            import json
-
-            picked = json.loads(out["choices"][0]["message"]["content"] or "{}").get("choice")
-            return ids.index(picked) if picked in ids else None
-        complete = getattr(generator, "complete", None)
-        if complete is None:
-            return None
-        from .base import DecodeParams
-
-        reply = str(complete(messages, DecodeParams(max_new_tokens=8)))
-        m = re.search(r"\d+", reply)
-        if m and 1 <= int(m.group(0)) <= len(options):
-            return int(m.group(0)) - 1
-    except Exception:  # noqa: BLE001 - the model is advisory here: any failure falls back to the best score
+        call = call_tool(generator, messages, tools, DecodeParams(max_new_tokens=96))
+    except Exception as e:  # noqa: BLE001 - the model is advisory: any failure falls back to the best score
+        log.debug("structured choice failed: %s", e)
         return None
-    return None
+    if call is None:
+        return None
+    pick = next(i for i, t in enumerate(tools) if t.name == call.name)
+    extra = [(maps[pick][k], str(v)) for k, v in call.arguments.items() if k in maps[pick]]
+    seen: set[str] = set()
+    unique = []
+    for p, v in extra:  # one option per value: the first the model named
+        if v not in seen:
+            seen.add(v)
+            unique.append((p, v))
+    return pick, unique
 
 
 def synthesize(
     task: str, catalog: Catalog, hits: Sequence[Hit] = (), *, generator: object = None, workdir: str = "",
-    output_type: str | None = None, margin: float = 1.0,
+    output_type: str | None = None, margin: float = 1.0, model_binding: bool = True,
 ) -> Binding | None:  # fmt: skip
     """Choose an entry of ``catalog`` for ``task`` and bind the task's values to it; None when nothing fits.
 
     The best-scored entry wins when it leads the next by ``margin`` or more; otherwise ``generator`` (when
-    given and not the echo double) picks among the entries within the margin.
+    given and not the echo double) picks among the entries within the margin. With ``model_binding`` the model
+    is also asked when the task has values no option took, and may give them to the entry's open options
+    (``ask_model``: only the task's own values, only the entry's own options).
     """
     python = output_type == "python" or (output_type is None and wants_python(task, catalog))
     kinds = ("python-api",) if python else RUNNABLE
@@ -588,12 +645,18 @@ def synthesize(
     if not ranked or ranked[0][0] <= 0:
         return None
     pick = 0
-    close = [r for r in ranked if ranked[0][0] - r[0] < margin]
-    if len(close) > 1 and generator is not None and getattr(generator, "id", "") != "echo":
-        got = choose(generator, task, [r[1] for r in close])
+    close = [r for r in ranked if ranked[0][0] - r[0] < margin][:4]
+    model = generator is not None and getattr(generator, "id", "") != "echo"
+    extra: list[tuple[Param, str]] = []
+    if model and (len(close) > 1 or (model_binding and _leftovers(task, close[0][2]))):
+        got = ask_model(generator, task, close, fill=model_binding)
         if got is not None:
-            pick = got
+            pick, extra = got
     score, a, pairs, warns = ranked[pick]
+    if extra:
+        given = {v for _, v in extra}
+        warns = [w for w in warns if not any(w.startswith(f"'{v}' fits no option") for v in given)]
+        pairs = [*pairs, *extra]
     return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked))
 
 
