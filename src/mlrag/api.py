@@ -210,9 +210,12 @@ def generate(task: str, repo: RepoLike, k: int = 5, llm: "str | Generator | None
                 f"no entry point of {index.name} fits the task (generation.mode=structured); "
                 "see `mlrag entry-points`, or use generation.mode=auto"
             )
+    from .agent.check import file_reader
+
     return run_generation(
-        task, list(hits), generator, cfg.generation, cards=index.cards, files=index.files, workdir=workdir
-    )
+        task, list(hits), generator, cfg.generation, cards=index.cards, files=index.files, workdir=workdir,
+        catalog=index.affordances, read=file_reader(index.root),
+    )  # fmt: skip
 
 
 def _structured(task: str, hits: list[Hit], index: "Index", generator: "Generator", cfg: Config, workdir: str):  # type: ignore[no-untyped-def]

@@ -72,6 +72,17 @@ _STOP = set(
     "command python bash dataset value values known was were will should must my our your we be been "
     "exactly equal equals approximately about around called named labeled labelled titled".split()
 )
+#: English words that are never a value and do not count in distances (ranking keeps them: "make", "test").
+_FILLER = _STOP | set(
+    "have has had do does did am are not yes so then than too very just also only some any all each every other "
+    "such what which who whom whose when where why how there here these those they them their he she his her him "
+    "us let lets get got make made need needs needed wish could might may shall kindly assist provide give "
+    "specific specifically particular certain following given new mine own up down out over under again further "
+    "once more most less few many much same both either neither while during before after above below between "
+    "through because if else until since per via within without across onto upon toward towards against among "
+    "done doing going go goes take takes taking put see say tell think know try trying "
+    "task project goal aim plan job able sure way ensure ready".split()
+)
 _NUMBER = re.compile(r"(?<![\w.-])-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
 # quotes that open and close outside words: "I'm ... I'd" is not a quoted string
 _QUOTED = re.compile(r"""(?<!\w)'([^'\n]+)'(?!\w)|"([^"\n]+)"|`([^`\n]+)`""")
@@ -167,7 +178,7 @@ def task_literals(task: str) -> tuple[list[str], list[Literal]]:
             lits.append(Literal(w, "number", i))
         elif "/" in w or re.search(r"\.(pt|pth|ckpt|bin|json|ya?ml|csv|txt|npy|png|jpe?g|wav|tsv|h5|pkl)$", w):
             lits.append(Literal(w, "path", i))
-        elif w.lower() not in _STOP:
+        elif w.lower() not in _FILLER:
             lits.append(Literal(w, "word", i))
     return words, sorted(lits, key=lambda lit: lit.pos)
 
@@ -284,7 +295,7 @@ def _near_score(
             continue
         # distance in content words: "the learning rate for this model to 0.0001" puts rate 2 from the value
         a, b = sorted((j, pos))
-        dist = 1 + sum(1 for w in words[a + 1 : b] if w.lower() not in _STOP)
+        dist = 1 + sum(1 for w in words[a + 1 : b] if w.lower() not in _FILLER)
         if reach is not None and dist > reach:
             continue
         weight = 1.0 / dist if j < pos else (1.2 if number else 0.8) / dist
@@ -292,7 +303,7 @@ def _near_score(
             weight /= 3.0 if anchored else 1.0
         if any(a < q < b for q in values_at):
             weight /= 3.0  # another value stands between: "batch 16 and size 128" keeps 16 from size
-        elif j > pos and j + 1 < len(words) and j + 1 != pos and words[j + 1].lower() not in _STOP:
+        elif j > pos and j + 1 < len(words) and j + 1 != pos and words[j + 1].lower() not in _FILLER:
             weight /= 3.0  # the name after the value has its own value right behind it: "64 on the device cuda"
         if _norm(words[j]) in exact:
             best["\0exact"] = max(best.get("\0exact", 0.0), 2.0 * weight)
