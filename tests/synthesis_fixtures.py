@@ -62,7 +62,10 @@ SOUND_TASKS = [
         "python eval.py --checkpoint runs/best.pt --split test --batch-size 64",
     ),
     ("Prepare the raw audio in data/raw at a sample rate of 22050", "bash scripts/prepare.sh data/raw 22050"),
-    ("Train on ESC-50 with mixup and write the results to 'out/esc'", "python train.py --dataset esc50 --mixup --out-dir out/esc"),
+    (
+        "Train on ESC-50 with mixup and write the results to 'out/esc'",
+        "python train.py --dataset esc50 --mixup --out-dir out/esc",
+    ),
     (
         "Write Python code that loads the model 'cnn14-small' on the device 'cuda'",
         "from soundlab.api import load_model\nload_model(name='cnn14-small', device='cuda')",
@@ -71,7 +74,9 @@ SOUND_TASKS = [
 ]
 
 VISION_FILES = {
-    "README.md": "# visionkit\n\n`python tools/train.py`, `make bench`, `bash scripts/launch.sh`, `python manage.py`.\n",
+    "README.md": (
+        "# visionkit\n\n`python tools/train.py`, `make bench`, `bash scripts/launch.sh`, `python manage.py`.\n"
+    ),
     "options/__init__.py": "",
     "options/train_options.py": (
         "import argparse\n\n"
@@ -101,12 +106,12 @@ VISION_FILES = {
         "import click\n\n@click.group()\ndef cli():\n    '''Manage trained models.'''\n\n"
         "@cli.command()\n@click.option('--format', type=click.Choice(['onnx', 'torchscript']), default='onnx')\n"
         "@click.option('--opset', type=int, default=13)\ndef export(format, opset):\n    '''Export a model.'''\n\n"
-        "@cli.command()\n@click.option('--port', type=int, default=8000)\ndef serve(port):\n    '''Serve a model.'''\n\n"
+        "@cli.command()\n@click.option('--port', type=int, default=8000)\n"
+        "def serve(port):\n    '''Serve a model.'''\n\n"
         "if __name__ == '__main__':\n    cli()\n"
     ),
     "Makefile": (
-        "BATCH ?= 32\nDEVICE ?= cpu\n\nbench:\n\tpython -c \"print('bench', $(BATCH), '$(DEVICE)')\"\n\n"
-        ".PHONY: bench\n"
+        "BATCH ?= 32\nDEVICE ?= cpu\n\nbench:\n\tpython -c \"print('bench', $(BATCH), '$(DEVICE)')\"\n\n.PHONY: bench\n"
     ),
     "scripts/launch.sh": (
         "#!/bin/bash\nNGPUS=${NGPUS:-1}\nCONFIG=${CONFIG:-configs/base.yaml}\n"
@@ -136,7 +141,10 @@ VISION_TASKS = [
     ("Export the model to ONNX with opset 17", "python manage.py export --format onnx --opset 17"),
     ("Serve the model on port 8080", "python manage.py serve --port 8080"),
     ("Run the benchmark with a batch of 64 on the device cuda", "make bench BATCH=64 DEVICE=cuda"),
-    ("Launch training on 4 GPUs with the config configs/large.yaml", "NGPUS=4 CONFIG=configs/large.yaml bash scripts/launch.sh"),
+    (
+        "Launch training on 4 GPUs with the config configs/large.yaml",
+        "NGPUS=4 CONFIG=configs/large.yaml bash scripts/launch.sh",
+    ),
     (
         "Write Python code that creates the 'vit-small' backbone",
         "from visionkit.registry import create_backbone\ncreate_backbone(name='vit-small')",

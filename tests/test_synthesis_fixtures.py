@@ -17,7 +17,6 @@ import pytest
 import mlrag
 from mlrag.agent.check import check_code
 from mlrag.catalog import build_catalog
-
 from synthesis_fixtures import FIXTURES, same_command, write_repo
 
 
