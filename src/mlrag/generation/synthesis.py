@@ -403,10 +403,10 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
     rest = [lit for lit in rest if lit.text not in bound.values()]
     for pi, p in enumerate(params):
         if not p.is_flag and pi not in bound and p.required and p.default is None and rest:
-            lit = next((x for x in rest if _fits(p, x)), None)
-            if lit is not None:
-                rest.remove(lit)
-                bound[pi] = lit.text
+            spare = next((x for x in rest if _fits(p, x)), None)
+            if spare is not None:
+                rest.remove(spare)
+                bound[pi] = spare.text
                 total += 0.2
     warnings = [
         f"'{lit.text}' fits no option of {affordance.name}"
