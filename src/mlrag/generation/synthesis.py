@@ -356,7 +356,7 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
                 continue
             plain = lit.kind == "word" and not _namelike(lit.text, _sentence_start(task, words, lit.pos))
             near = _near_score(words, lit.pos, names, extra, exact, clauses, clauses[lit.pos] in named_clauses,
-                               reach=2 if plain else None, values_at=values_at,
+                               reach=1 if plain else None, values_at=values_at,
                                number=lit.kind == "number")  # fmt: skip
             if lit.kind == "path" and names & _parts(lit.text.rsplit("/", 1)[-1].split(".")[0]):
                 near += 0.5  # the path names the option: data/train.json for --train_file
@@ -403,7 +403,10 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
     rest = [lit for lit in rest if lit.text not in bound.values()]
     for pi, p in enumerate(params):
         if not p.is_flag and pi not in bound and p.required and p.default is None and rest:
-            spare = next((x for x in rest if _fits(p, x)), None)
+            pw = param_words(p)  # model_name_or_path takes a name too
+            pathlike = p.type == "path" or (bool(pw & {"path", "file", "dir", "directory", "folder"})
+                                            and "name" not in pw)  # fmt: skip
+            spare = next((x for x in rest if _fits(p, x) and (not pathlike or x.kind in ("path", "quoted"))), None)
             if spare is not None:
                 rest.remove(spare)
                 bound[pi] = spare.text
@@ -555,11 +558,19 @@ PYTHON_HINT = re.compile(
 )
 
 
+#: Words that ask for code against an API rather than a command: "call esm_model()", "the fighting-cv library".
+API_HINT = re.compile(r"\b[A-Za-z_]\w*\(\)|\b(?:function|class|module|library|framework|api)\b", re.I)
+
+
 def wants_python(task: str, catalog: Catalog) -> bool:
-    """True when the task asks for Python code, or the repository offers only an API."""
+    """True when the task asks for Python code (says so, calls a name with ``()`` or asks for a function, class,
+    module, library or framework of a repository that has a Python API), or the repository offers only an API."""
     if PYTHON_HINT.search(task):
         return True
-    return not catalog.of_kind(*RUNNABLE) and bool(catalog.of_kind("python-api"))
+    api = bool(catalog.of_kind("python-api"))
+    if api and API_HINT.search(task):
+        return True
+    return not catalog.of_kind(*RUNNABLE) and api
 
 
 def _leftovers(task: str, pairs: Sequence[tuple[Param, str]]) -> list[str]:
