@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -163,9 +164,10 @@ def generation_metrics(
 
     A sample passes when it passes both checks and, when executed, exits 0 (a timeout is not a pass).
     ``strict`` also asks for every gold flag and file name (``metrics.strict_check``); ``invented_options``
-    counts the options the answer gives a script that the script does not define (``mlrag.check``), for either
-    generation mode; ``errors`` is the share of samples whose generation failed (the error is in the record);
-    ``gen_seconds`` is the wall time of one generation.
+    counts what the answer names that the repository lacks (options a script does not define, scripts,
+    subcommands, modules, config keys; ``mlrag.check``), for either generation mode; ``errors`` is the share of
+    samples whose generation failed (the error is in the record); ``gen_seconds`` is the wall time of one
+    generation.
     """
     n = len(codes)
     arg = [M.argument_check(c, row.arguments) for c in codes]
@@ -485,7 +487,8 @@ def evaluate_one(
 
 
 def _invented(check_fn: CheckFn, code: str, repo: Path, config: Config, workdir: str) -> int:
-    """How many options ``code`` gives a script that the script does not define (0 for an empty answer)."""
+    """How many things ``code`` names that the repository lacks: options a script does not define, scripts,
+    folders, subcommands, modules, config keys (0 for an empty answer)."""
     if not code.strip():
         return 0
     try:
@@ -493,7 +496,15 @@ def _invented(check_fn: CheckFn, code: str, repo: Path, config: Config, workdir:
     except Exception as e:  # noqa: BLE001 - a checker failure must not end the run; the count is then unknown
         log.debug("check failed on %s: %s", repo.name, e)
         return 0
-    return sum(1 for p in result.problems if " has no option " in p)
+    return sum(1 for p in result.problems if _INVENTED.search(p))
+
+
+#: ``mlrag.check`` problems that name something the repository does not have (an option, a script, a
+#: subcommand, a module, a config key), as opposed to a wrong value or a missing required option.
+_INVENTED = re.compile(
+    r" has no option | takes no options | is not a file | is not a folder of the repository| is not a subcommand"
+    r"|: the module is not in the repository|: no config key "
+)
 
 
 def _generate(row: TaskRow, cond: Condition, repo: Path, config: Config, options: EvalOptions,
