@@ -224,7 +224,8 @@ def _structured(task: str, hits: list[Hit], index: "Index", generator: "Generato
 
     out_type = cfg.generation.output_type if cfg.generation.output_type != "auto" else None
     binding = synthesize(task, index.affordances, hits, generator=generator, workdir=workdir, output_type=out_type,
-                         model_binding=cfg.generation.model_binding)  # fmt: skip
+                         model_binding=cfg.generation.model_binding,
+                         usage=cfg.generation.usage_values)  # fmt: skip
     if binding is None:
         return None
     code, _ = render(binding, workdir)

@@ -650,14 +650,15 @@ def ask_model(
 
 def synthesize(
     task: str, catalog: Catalog, hits: Sequence[Hit] = (), *, generator: object = None, workdir: str = "",
-    output_type: str | None = None, margin: float = 1.0, model_binding: bool = True,
+    output_type: str | None = None, margin: float = 1.0, model_binding: bool = True, usage: bool = False,
 ) -> Binding | None:  # fmt: skip
     """Choose an entry of ``catalog`` for ``task`` and bind the task's values to it; None when nothing fits.
 
     The best-scored entry wins when it leads the next by ``margin`` or more; otherwise ``generator`` (when
     given and not the echo double) picks among the entries within the margin. With ``model_binding`` the model
     is also asked when the task has values no option took, and may give them to the entry's open options
-    (``ask_model``: only the task's own values, only the entry's own options).
+    (``ask_model``: only the task's own values, only the entry's own options). With ``usage`` the options that
+    the context's usage line for the entry sets and the task left open keep that line's values (``usage_values``).
     """
     python = output_type == "python" or (output_type is None and wants_python(task, catalog))
     kinds = ("python-api",) if python else RUNNABLE
@@ -679,7 +680,54 @@ def synthesize(
         given = {v for _, v in extra}
         warns = [w for w in warns if not any(w.startswith(f"'{v}' fits no option") for v in given)]
         pairs = [*pairs, *extra]
+    if usage:
+        pairs = [*pairs, *usage_values(a, hits, pairs)]
     return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked))
+
+
+_PLACEHOLDER = re.compile(r"[$<>{}]|/path/to|\bpath/to\b|\.\.\.|^x+$", re.I)
+
+
+def usage_values(a: Affordance, hits: Sequence[Hit], pairs: Sequence[tuple[Param, str]]) -> list[tuple[Param, str]]:
+    """Options of ``a`` that the context's usage line for it sets and the task left open, with the line's values.
+
+    The usage line is the line of a hit (README, shell script) that runs ``a``'s file and sets the most of its
+    options; only options ``a`` really has are taken, placeholders (``$DATA``, ``<path>``, ``/path/to``) are not.
+    """
+    if a.kind not in ("python-script", "shell-script") or not hits:
+        return []
+    base = a.path.rsplit("/", 1)[-1]
+    runs = re.compile(rf"(?<![\w.-]){re.escape(base)}(?![\w.-])")
+    by_spelling = {sp: p for p in a.params if p.kind == "option" for sp in p.spellings if sp.startswith("-")}
+    taken = {p.name for p, _ in pairs}
+    best: list[tuple[Param, str]] = []
+    for h in hits:
+        for line in h.text.replace("\\\n", " ").splitlines():
+            m = runs.search(line)
+            if m is None:
+                continue
+            try:
+                toks = shlex.split(line[m.end() :], comments=True)
+            except ValueError:
+                continue
+            got: list[tuple[Param, str]] = []
+            i = 0
+            while i < len(toks):
+                name, eq, value = toks[i].partition("=")
+                i += 1
+                p = by_spelling.get(name)
+                if p is None or p.name in taken or any(q is p for q, _ in got):
+                    continue
+                if not p.is_flag and not eq:
+                    if i >= len(toks) or toks[i].startswith("-"):
+                        continue
+                    value = toks[i]
+                    i += 1
+                if p.is_flag or (value and not _PLACEHOLDER.search(value)):
+                    got.append((p, "" if p.is_flag else value))
+            if len(got) > len(best):
+                best = got
+    return best
 
 
 def render(binding: Binding, workdir: str = "") -> tuple[str, str]:
