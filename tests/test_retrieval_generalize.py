@@ -147,7 +147,7 @@ def test_prefix_names_come_from_the_vocabulary_only() -> None:
     assert expand_query("sequence length 96", set()) == "sequence length 96"
 
 
-def test_profiles_load_and_only_change_retrieval_settings() -> None:
+def test_profiles_load_and_only_change_retrieval_or_generation_settings() -> None:
     from mlrag.config import CONFIG_DIR, load_config
 
     profiles = sorted((CONFIG_DIR / "profiles").glob("*.yaml"))
@@ -156,5 +156,7 @@ def test_profiles_load_and_only_change_retrieval_settings() -> None:
     for path in profiles:
         cfg = load_config(path).to_dict()
         changed = {k for k in default if cfg[k] != default[k]}
-        assert changed <= {"retrieval", "chunking"}, (path.name, changed)
+        assert changed <= {"retrieval", "chunking", "generation"}, (path.name, changed)
+        if "generation" in changed:  # a generation profile changes how answers are made, never which model
+            assert cfg["generation"]["llm"] == default["generation"]["llm"], path.name
         assert cfg != default, path.name
