@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import replace
 
 from ..catalog.base import Affordance, Catalog, Param
@@ -279,29 +279,54 @@ def _is_value(tok: str) -> bool:
     return not tok.startswith("-") or tok == "-" or bool(_NUMBER.match(tok))
 
 
+class _Tokens:
+    """A cursor over command-line tokens: ``options()`` yields each option token and collects the others in
+    ``bare`` (everything after ``--`` too); an option's handler reads its values with ``peek``/``take``."""
+
+    def __init__(self, args: list[str], is_value: Callable[[str], bool]) -> None:
+        self.args, self.is_value, self.i = args, is_value, 0
+        self.bare: list[str] = []
+
+    def options(self) -> Iterator[str]:
+        while self.i < len(self.args):
+            tok = self.args[self.i]
+            self.i += 1
+            if tok == "--":
+                self.bare += self.args[self.i :]
+                self.i = len(self.args)
+                return
+            if self.is_value(tok):
+                self.bare.append(tok)
+                continue
+            yield tok
+
+    def peek(self) -> str | None:
+        return self.args[self.i] if self.i < len(self.args) else None
+
+    def take(self) -> str:
+        self.i += 1
+        return self.args[self.i - 1]
+
+    def value_next(self) -> bool:
+        nxt = self.peek()
+        return nxt is not None and _is_value(nxt)
+
+
 def _check_args(entry: Affordance, args: list[str], report: Report, who: str, before_sub: bool = False) -> None:
     fw = entry.framework
     closed = fw in _CLOSED and not (fw == "hf-dataclass" and "plus the options of" in entry.summary)
     options = [p for p in entry.params if p.kind == "option"]
     spellings = [s for p in options for s in p.spellings if s.startswith("-")]
     given: set[int] = set()
-    bare: list[str] = []
-    i = 0
-    while i < len(args):
-        tok = args[i]
-        i += 1
-        if tok == "--":
-            bare += args[i:]
-            break
-        if _is_value(tok):
-            bare.append(tok)
-            continue
+    toks = _Tokens(args, _is_value)
+    bare = toks.bare
+    for tok in toks.options():
         name, eq, inline = tok.partition("=")
         if name in ("-h", "--help"):
             continue
         if fw == "hydra" and (name in _HYDRA_VALUE or name in _HYDRA_FLAGS):
-            if name in _HYDRA_VALUE and not eq and i < len(args) and _is_value(args[i]):
-                i += 1
+            if name in _HYDRA_VALUE and not eq and toks.value_next():
+                toks.take()
             continue
         p = _lookup(entry, name)
         if p is not None and name not in p.spellings and len(name) > 2 and name[1] != "-" and not eq:
@@ -320,8 +345,8 @@ def _check_args(entry: Affordance, args: list[str], report: Report, who: str, be
                                f"options of {who}: {shorten(sorted(set(spellings)))}")  # fmt: skip
             elif closed:
                 report.problem(f"{who} takes no options (got {name})")
-            if not eq and i < len(args) and _is_value(args[i]):
-                i += 1  # most likely the unknown option's value
+            if not eq and toks.value_next():
+                toks.take()  # most likely the unknown option's value
             continue
         given.add(id(p))
         if p.is_flag:
@@ -329,16 +354,15 @@ def _check_args(entry: Affordance, args: list[str], report: Report, who: str, be
                 report.problem(
                     f"{who}: {name} is a flag and takes no value (got {name}={inline})", f"write {name} alone"
                 )
-            elif not eq and fw == "hf-dataclass" and i < len(args) and args[i].lower() in _BOOL_WORDS:
-                i += 1
+            elif not eq and fw == "hf-dataclass" and (toks.peek() or "").lower() in _BOOL_WORDS:
+                toks.take()
             continue
         least, most = _takes_values(p)
         values = [inline] if eq else []
-        while not eq and i < len(args) and _is_value(args[i]) and (most is None or len(values) < most):
-            if least == 0 and most == 1 and "=" in args[i] and fw == "hydra":
+        while not eq and toks.value_next() and (most is None or len(values) < most):
+            if least == 0 and most == 1 and "=" in (toks.peek() or "") and fw == "hydra":
                 break
-            values.append(args[i])
-            i += 1
+            values.append(toks.take())
         if len(values) < least:
             report.problem(f"{who}: {name} needs {'a value' if least == 1 else f'{least} values'}"
                            + (f" (one of {shorten(p.choices)})" if p.choices else ""))  # fmt: skip
@@ -430,25 +454,17 @@ def _check_shell(entry: Affordance, args: list[str], env: dict[str, str], report
     text = read(entry.path) if read is not None else None
     bare = args
     if options:  # getopts: a closed set of -x options
-        bare = []
-        i = 0
-        while i < len(args):
-            tok = args[i]
-            i += 1
-            if tok == "--":
-                bare += args[i:]
-                break
-            if not tok.startswith("-") or len(tok) < 2:
-                bare.append(tok)
-                continue
+        toks = _Tokens(args, lambda t: not t.startswith("-") or len(t) < 2)
+        bare = toks.bare
+        for tok in toks.options():
             p = next((o for o in options if o.name == tok[:2]), None)
             if p is None:
                 report.problem(f"{who} has no option {tok[:2]}" + did_you_mean(tok[:2], [o.name for o in options]),
                                f"options of {who}: {', '.join(o.name for o in options)}")  # fmt: skip
                 continue
             if not p.is_flag and len(tok) == 2:
-                if i < len(args):
-                    i += 1
+                if toks.peek() is not None:
+                    toks.take()
                 else:
                     report.problem(f"{who}: {tok} needs a value")
     if text is not None and not pos and not options and args and not _FORWARDS.search(text):
