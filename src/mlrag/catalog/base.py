@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 #: Bumped whenever the extractors or the file layout change what a catalog holds.
-CATALOG_VERSION = 2
+CATALOG_VERSION = 3
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (
@@ -30,6 +30,7 @@ AFFORDANCE_KINDS = (
     "console-script",  # an entry point declared in setup.cfg / pyproject.toml / setup.py
     "python-module",  # python -m package.module (a package's __main__.py or a module run as main)
     "python-api",  # a public function or class of the repository's package, called from Python
+    "python-example",  # a Python usage example of the documentation (README code block), adapted to a task
     "registry",  # a table of names (models, datasets) that other calls look up
 )
 
@@ -41,6 +42,7 @@ PARAM_KINDS = (
     "make-var",  # make target VAR=value
     "override",  # key=value (hydra / OmegaConf dotlist)
     "kwarg",  # keyword argument of a Python call
+    "literal",  # a value written in an example's code (a string, a called name, a shape) that a task may replace
 )
 
 
@@ -113,7 +115,8 @@ class Affordance:
         name: short display name (``citation.py``, ``train``, ``graphlab.load_model``).
         path: repo-relative file the affordance is defined in (provenance), with ``start_line``..``end_line``.
         run: how to invoke it from ``workdir`` (``python citation.py``, ``bash scripts/run.sh``, ``make train``,
-            ``python -m pkg.cli``); for ``python-api`` the import line (``from pkg.models import build``).
+            ``python -m pkg.cli``); for ``python-api`` the import line (``from pkg.models import build``); for
+            ``python-example`` the example's whole code.
         workdir: repo-relative folder the README runs it from ("" = the root).
         framework: how its parameters were read (argparse, click, typer, fire, absl, hf-dataclass, hydra, shell,
             make, entry-point, signature, registry).

@@ -3,9 +3,10 @@
 Order of work: parse each Python file once; read in-file command lines (the card readers), then the shapes
 ``python_cli`` adds (absl flags, HfArgumentParser dataclasses, hydra configs, a parser borrowed from an
 imported module); shell scripts and Makefiles; console entry points; ``python -m`` packages; the Python API
-and registries of package modules. Then the README/shell lines that run each script give its ``workdir`` and
-``invoked_by`` (the same invocation finder the argument cards use, so both agree). A file that does not parse is
-listed in ``Catalog.skipped`` with the reason, never raised.
+and registries of package modules; the Python examples of the documentation (``examples``). Then the
+README/shell lines that run each script give its ``workdir`` and ``invoked_by`` (the same invocation finder the
+argument cards use, so both agree). A file that does not parse is listed in ``Catalog.skipped`` with the reason,
+never raised.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..chunking.cli_ast import CliSpec, Values
 from ..chunking.linking import _resolve as resolve_invocation
 from ..chunking.linking import find_invocations
 from .base import Affordance, Catalog, Param, read_catalog, sort_entries, write_catalog
+from .examples import example_affordances
 from .packaging import console_scripts
 from .python_api import api_affordances, is_api_module, module_name, registry_affordances
 from .python_cli import (
@@ -47,6 +49,7 @@ _MAKE = ("Makefile", "makefile", "GNUmakefile")
 _PACKAGING = ("setup.cfg", "pyproject.toml", "setup.py")
 _DOCS = (".md", ".rst", ".txt", ".ipynb", ".markdown")
 _YAML = (".yaml", ".yml")
+_EXAMPLE_DOCS = (".md", ".markdown", ".rst", ".ipynb")
 MAX_SOURCE_CHARS = 2_000_000  # a "script" larger than this is generated or data; skipped
 
 
@@ -233,6 +236,11 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
             entries += make_affordances(path, text)
         elif base in _PACKAGING:
             entries += _console_entries(path, text, src, specs)
+        elif path.endswith(_EXAMPLE_DOCS) and len(text) <= MAX_SOURCE_CHARS:
+            try:
+                entries += example_affordances(path, text)
+            except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as e:  # a malformed notebook
+                skipped.append(f"{path}: examples not read ({type(e).__name__})")
     entries += _module_entries(trees, specs, names)
     return Catalog(sort_entries(_place(entries, src)), skipped=tuple(skipped))
 

@@ -29,12 +29,14 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from ..catalog.base import Affordance, Catalog, Param
+from ..catalog.examples import fill_slots
 from ..types import Hit
 from .structured import Tool, call_tool, tool_name
 
 log = logging.getLogger(__name__)
 
 RUNNABLE = ("python-script", "shell-script", "make-target", "console-script", "python-module")
+EXAMPLE = "python-example"
 
 #: General ML vocabulary for option names (not about any repository): abbreviation -> words a task uses.
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {
@@ -453,8 +455,135 @@ def _number_run(lits: Sequence[Literal], li: int, nargs: str | None) -> list[str
 
 
 def entry_words(a: Affordance) -> set[str]:
+    if a.kind == EXAMPLE:
+        return example_words(a)[0]
     out = {_stem(w) for w in _split(a.path) + _split(a.name) + _split(a.summary)[:12] + _split(a.subcommand)}
     return out - _STOP - {"py", "sh", "main"}
+
+
+_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+)?import\s+([\w., ]+)", re.M)
+
+
+def _word_keys(text: str) -> set[str]:
+    """Each word of ``text`` stemmed and whole (``HaloNet`` -> halonet, and its parts halo, net)."""
+    out: set[str] = set()
+    for w in words_of(text):
+        out.update({_stem(w), _norm(w)})
+        out.update(_stem(x) for x in _split(w))
+    return out - _STOP
+
+
+def example_words(a: Affordance) -> tuple[set[str], set[str]]:
+    """(heading and lead words, code words) of a documentation example: its section says what it does, the
+    names it imports (``from model.attention.HaloAttention import HaloAttention``) say what it uses."""
+    head = _word_keys(a.summary or a.name) - {"py", "md", "readme", "usage", "example", "code"}
+    code = set()
+    for m in _IMPORT.finditer(a.run):
+        code |= _word_keys(" ".join(filter(None, m.groups())).replace(".", " "))
+    return head, code - head
+
+
+_FILE_EXT = re.compile(r"\.([A-Za-z][\w]{0,5})$")
+#: File kinds whose extensions stand in for each other when a task's file replaces an example's.
+_FAMILIES = (
+    {"jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff"},
+    {"wav", "mp3", "flac", "ogg", "m4a"},
+    {"mp4", "avi", "mov", "mkv", "webm"},
+    {"pt", "pth", "ckpt", "bin", "safetensors", "h5", "pkl"},
+    {"txt", "json", "jsonl", "csv", "tsv"},
+    {"fasta", "fa", "a3m"},
+)
+_SHAPE = re.compile(r"\(\s*\d+(?:\s*,\s*\d+)+\s*,?\s*\)")
+
+
+def _ext(text: str) -> str:
+    m = _FILE_EXT.search(text) if " " not in text else None
+    return m.group(1).lower() if m else ""
+
+
+def example_values(
+    task: str, a: Affordance, catalog: Catalog
+) -> tuple[list[tuple[Param, str]], list[str], float, set[str]]:
+    """The task's values put in place of an example's own (``a.params``: its literal slots), the warnings for
+    values that found no place, a fit score (0.5 per value placed) and the task's values the example holds
+    (placed, or already written in it).
+
+    * a file the task names replaces the example's first file of the same extension, else of the same kind
+      (``self.jpg`` for ``"docs/_static/merlion.png"``);
+    * a quoted sentence replaces the example's first sentence (a question, a caption);
+    * ``name()`` in the task renames the example's call of a sibling of the same module (the task's
+      ``esm.pretrained.esm1v_t33_650M_UR90S_5()`` for the example's ``esm.pretrained.esmfold_v1()``), only when the
+      catalog has that name;
+    * a shape such as ``(50,49,512)`` replaces the example's first all-integer call arguments;
+    * a name of a registry (a model name) replaces the example's string that is a name of the same registry.
+    """
+    slots = [p for p in a.params if p.kind == "literal"]
+    used: set[int] = set()
+    pairs: list[tuple[Param, str]] = []
+    warnings: list[str] = []
+    fit = 0.0
+    held: set[str] = set()
+
+    def take(p: Param, value: str) -> None:
+        used.add(p.position or 0)
+        held.add(value)
+        if p.name != value:
+            pairs.append((p, value))
+
+    def free(kind: str) -> list[Param]:
+        return [p for p in slots if p.type == kind and (p.position or 0) not in used]
+
+    plain = plain_numbers(task)
+    _, lits = task_literals(plain)
+    for lit in lits:
+        if lit.kind not in ("path", "quoted"):
+            continue
+        ext = _ext(lit.text)
+        strings = free("string")
+        if ext:
+            family = next((f for f in _FAMILIES if ext in f), {ext})
+            pick = next((p for p in strings if _ext(p.name) == ext), None) or next(
+                (p for p in strings if _ext(p.name) in family), None
+            )
+        elif " " in lit.text.strip():
+            pick = next((p for p in strings if " " in p.name.strip() and not _ext(p.name)), None)
+        else:
+            continue
+        if pick is None:
+            warnings.append(f"'{lit.text}' has no place in the example {a.name}")
+        else:
+            take(pick, lit.text)
+    calls = [p for p in slots if p.type == "call"]
+    api = {x.name for x in catalog.of_kind("python-api")}
+    for m in re.finditer(r"\b([A-Za-z_]\w*)\(\)", task):
+        want = m.group(1)
+        if any(p.name == want for p in calls):
+            used.update(p.position or 0 for p in calls if p.name == want)
+            fit += 2.0  # the example already calls what the task names
+            held.add(want)
+            continue
+        modules = {n.rsplit(".", 1)[0] for n in api if n.rsplit(".", 1)[-1] == want and "." in n}
+        pick = next((p for p in free("call") if any(f"{mod}.{p.name}" in api for mod in modules)), None)
+        if pick is None:
+            warnings.append(f"{want}() has no place in the example {a.name}")
+        else:
+            take(pick, want)
+    for m in _SHAPE.finditer(task):
+        shape = re.sub(r"[\s()]", "", m.group(0)).strip(",")
+        pick = next(iter(free("shape")), None)
+        if pick is not None:
+            take(pick, shape)
+    names = [set(r.values) for r in catalog.registries if r.values]
+    for lit in lits:
+        if lit.kind not in ("word", "quoted") or not names:
+            continue
+        for reg in names:
+            if lit.text in reg:
+                pick = next((p for p in free("string") if p.name in reg), None)
+                if pick is not None:
+                    take(pick, lit.text)
+                break
+    return pairs, warnings, fit + 0.5 * len(pairs), held
 
 
 def rank_candidates(
@@ -480,6 +609,15 @@ def rank_candidates(
         entries = here or entries
     folder = wd.rsplit("/", 1)[-1].lower()
     for a in entries:
+        if a.kind == EXAMPLE:
+            head, code = example_words(a)
+            pairs, warns, fit, _ = example_values(task, a, catalog)
+            # the section's own title words count a bit more than its parents' ("Feature extraction > Doctest")
+            score = 2.0 * len(tw & head) + 0.5 * len(tw & _word_keys(a.name)) + 1.0 * len(tw & code) + fit
+            if any(h.path == a.path and h.start_line <= a.end_line and a.start_line <= h.end_line for h in hits[:8]):
+                score += 2.0  # the retrieved context shows this very block
+            out.append((score, a, pairs, warns))
+            continue
         score = 2.0 * len(tw & entry_words(a))
         base = a.path.rsplit("/", 1)[-1]
         if base and a.kind != "make-target" and re.search(rf"(?<![\w/]){re.escape(base)}\b", task):
@@ -573,6 +711,12 @@ def wants_python(task: str, catalog: Catalog) -> bool:
     return not catalog.of_kind(*RUNNABLE) and api
 
 
+def _task_values_held(task: str, values: Collection[str]) -> int:
+    """How many of the task's numbers, quoted strings and paths stand among ``values`` (word by word)."""
+    taken = {w for v in values for w in v.split()} | set(values)
+    return sum(1 for lit in task_literals(plain_numbers(task))[1] if lit.kind != "word" and lit.text in taken)
+
+
 def _leftovers(task: str, pairs: Sequence[tuple[Param, str]]) -> list[str]:
     """The task's numbers, quoted strings and paths that no option took, in order."""
     taken = " ".join(v for _, v in pairs).split()
@@ -591,7 +735,7 @@ def tool_for(a: Affordance, pairs: Sequence[tuple[Param, str]], values: Sequence
     names: dict[str, Param] = {}
     if values:
         for p in a.params:
-            if p.name in bound or p.is_flag or p.kind == "kwarg" and p.name.startswith("**"):
+            if p.name in bound or p.is_flag or p.kind == "literal" or p.kind == "kwarg" and p.name.startswith("**"):
                 continue
             allowed = [v for v in values if not p.choices or v in p.choices]
             allowed = [v for v in allowed if _fits(p, Literal(v, "number" if _NUMBER.fullmatch(v) else "path", 0))]
@@ -599,7 +743,8 @@ def tool_for(a: Affordance, pairs: Sequence[tuple[Param, str]], values: Sequence
             if allowed and key not in props:
                 props[key] = {"type": "string", "enum": allowed, "description": p.help[:80]}
                 names[key] = p
-    tool = Tool(tool_name(a.id)[:60], f"{a.run}: {a.summary or a.path}"[:200], {"type": "object", "properties": props})
+    about = f"example: {a.summary or a.name}" if a.kind == EXAMPLE else f"{a.run}: {a.summary or a.path}"
+    tool = Tool(tool_name(a.id)[:60], about[:200], {"type": "object", "properties": props})
     return tool, names
 
 
@@ -661,8 +806,18 @@ def synthesize(
     the context's usage line for the entry sets and the task left open keep that line's values (``usage_values``).
     """
     python = output_type == "python" or (output_type is None and wants_python(task, catalog))
-    kinds = ("python-api",) if python else RUNNABLE
+    kinds = (EXAMPLE, "python-api") if python else RUNNABLE
     ranked = rank_candidates(task, catalog, hits, kinds=kinds, workdir=workdir)
+    if output_type is None and not python and catalog.of_kind(EXAMPLE):
+        # no word asks for Python, yet the documentation may answer the task with an example that beats every
+        # command ("### Image Captioning" and its code block): the better-scored kind wins, unless the command
+        # takes more of the task's own values (numbers, paths, quoted strings) than the example can hold — a
+        # task that sets a temperature and a sample count is asking for the script that has those options
+        shown = rank_candidates(task, catalog, hits, kinds=(EXAMPLE,), workdir=workdir)
+        if shown and (not ranked or shown[0][0] > ranked[0][0] + margin):
+            held = example_values(task, shown[0][1], catalog)[3]
+            if not ranked or _task_values_held(task, held) >= _task_values_held(task, [v for _, v in ranked[0][2]]):
+                ranked = shown
     if not ranked and python:
         ranked = rank_candidates(task, catalog, hits, kinds=RUNNABLE, workdir=workdir)
     if not ranked or ranked[0][0] <= 0:
@@ -671,7 +826,8 @@ def synthesize(
     close = [r for r in ranked if ranked[0][0] - r[0] < margin][:4]
     model = generator is not None and getattr(generator, "id", "") != "echo"
     extra: list[tuple[Param, str]] = []
-    if model and (len(close) > 1 or (model_binding and _leftovers(task, close[0][2]))):
+    leftover = model_binding and close[0][1].kind != EXAMPLE and _leftovers(task, close[0][2])
+    if model and (len(close) > 1 or leftover):
         got = ask_model(generator, task, close, fill=model_binding)
         if got is not None:
             pick, extra = got
@@ -733,6 +889,8 @@ def usage_values(a: Affordance, hits: Sequence[Hit], pairs: Sequence[tuple[Param
 def render(binding: Binding, workdir: str = "") -> tuple[str, str]:
     """(code, output type) for a binding."""
     a = binding.affordance
+    if a.kind == EXAMPLE:
+        return fill_slots(a.run, [(p.position or 0, v) for p, v in binding.values]), "python"
     if a.kind == "python-api":
         return render_python(a, binding.values), "python"
     return render_bash(a, binding.values, workdir), "bash"
