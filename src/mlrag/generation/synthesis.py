@@ -66,6 +66,8 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "max": ("maximum",),
     "min": ("minimum",),
     "temp": ("temperature",),
+    "fn": ("file",),
+    "fname": ("file",),
     "seed": ("seed", "random"),
 }
 _STOP = set(
@@ -87,7 +89,14 @@ _FILLER = _STOP | set(
 )
 _NUMBER = re.compile(r"(?<![\w.-])-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
 # quotes that open and close outside words: "I'm ... I'd" is not a quoted string
-_QUOTED = re.compile(r"""(?<!\w)'([^'\n]+)'(?!\w)|"([^"\n]+)"|`([^`\n]+)`""")
+# and a single-quoted span does not run across a sentence end ("gather 'round! ... labeled 'model/x'")
+_QUOTED = re.compile(r"""(?<!\w)'((?:[^'\n.!?]|[.!?](?!\s))+)'(?!\w)|"([^"\n]+)"|`([^`\n]+)`""")
+#: Extensions that make a word a file name ("seqs.fasta"): common data, model, media and code files.
+_FILE = re.compile(
+    r"\.(pt|pth|ckpt|bin|safetensors|onnx|h5|pkl|npy|npz|json|jsonl|ya?ml|csv|tsv|txt|parquet|xml|png|jpe?g|gif"
+    r"|bmp|tiff?|webp|wav|mp3|flac|mp4|avi|mov|mkv|fasta|fa|a3m|pdb|cif|emb|py|sh|zip|tar|gz)$",
+    re.I,
+)
 _WORD = re.compile(r"[A-Za-z0-9_][\w.+/-]*[\w]|[A-Za-z0-9]")
 
 
@@ -134,6 +143,9 @@ def param_words(p: Param) -> set[str]:
     for s in (*p.spellings, p.dest):
         for w in _split(s):
             out.add(_stem(w))
+            for suffix in ("file", "path", "dir"):  # pdbfile: a pdb file; outpath: an out path
+                if w.endswith(suffix) and len(w) > len(suffix) + 1:
+                    out.update({_stem(w[: -len(suffix)]), suffix})
             out.update(_stem(x) for x in ABBREVIATIONS.get(w, ()) + ABBREVIATIONS.get(_stem(w), ()))
             if len(w) > 4 and w[0] == "n" and w[1] not in "aeiou":  # ngpus, nepochs: the count of gpus, epochs
                 out.add(_stem(w[1:]))
@@ -178,10 +190,10 @@ def task_literals(task: str) -> tuple[list[str], list[Literal]]:
             continue
         if _NUMBER.fullmatch(w):
             lits.append(Literal(w, "number", i))
-        elif "/" in w or re.search(r"\.(pt|pth|ckpt|bin|json|ya?ml|csv|txt|npy|png|jpe?g|wav|tsv|h5|pkl)$", w):
+        elif "/" in w or _FILE.search(w):
             lits.append(Literal(w, "path", i))
-        elif w.lower() not in _FILLER:
-            lits.append(Literal(w, "word", i))
+        elif w.lower() not in _FILLER or w == "A" and not _sentence_start(task, words, i):
+            lits.append(Literal(w, "word", i))  # "chain A": a capital A inside a sentence is a name
     return words, sorted(lits, key=lambda lit: lit.pos)
 
 
@@ -242,16 +254,63 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
     return best
 
 
+#: What an option's name says about the files it takes (general ML vocabulary, not about any repository):
+#: name words -> the extensions such a file has. ``--cfg-path`` takes no ``.jpg``, ``--checkpoint`` no ``.json``.
+_FILE_KINDS: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
+    (frozenset({"config", "cfg", "conf", "yaml", "yml", "hparam"}),
+     frozenset({"yaml", "yml", "json", "py", "cfg", "conf", "ini", "toml", "txt"})),
+    (frozenset({"image", "img", "picture", "photo", "pic"}),
+     frozenset({"jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff", "mp4", "avi", "mov", "mkv", "webm"})),
+    (frozenset({"checkpoint", "ckpt", "weight", "pretrained", "resume"}),
+     frozenset({"pt", "pth", "ckpt", "bin", "safetensors", "h5", "pkl", "npz", "index", "meta", "onnx", "tar",
+                "data", "json", "model"})),
+)  # fmt: skip
+#: Name words of options that take free text (a prompt, a question), not a file.
+_TEXT_OPTION = frozenset({"text", "prompt", "caption", "question", "sentence", "query"})
+_PATH_WORDS = frozenset({"path", "file", "dir", "directory", "folder", "root"})
+
+
+def _pathlike(p: Param) -> bool:
+    """Whether ``p`` takes a path (``type`` path, or a name that says path/file/dir and not also a name or a
+    count: ``--model_name_or_path`` takes hub names too)."""
+    names = param_words(p)
+    said = any(w.endswith(tuple(_PATH_WORDS)) and w != "profile" for w in names)  # pdbfile, outpath, logdir
+    said = said or bool(_split(p.help)[:1] and _stem(_split(p.help)[0]) in _PATH_WORDS)  # help: "Path to the ..."
+    return p.type == "path" or said and not (names | help_words(p)) & {"name", "num", "number", "size", "count",
+                                                                        "max"}
+
+
 def _fits(p: Param, lit: Literal) -> bool:
+    """Whether the literal can be ``p``'s value at all: its type, and for files and paths what the option's name
+    says it takes (no number, sentence or English word for a path; no ``.jpg`` for a config file)."""
     t = (p.type or "str").lower()
-    if p.is_flag:
+    if p.is_flag or p.choices and lit.text not in p.choices:
         return False
     if lit.kind == "number":
         if t in ("int",) and not re.fullmatch(r"-?\d+", lit.text):
             return False
+        if _pathlike(p):
+            return False
         return t in ("int", "float", "str", "none") or "int" in t or "float" in t or "num" in t
     if t in ("int", "float") or "int" in t and "str" not in t:
         return False
+    # a path is no English word ("Additionally", "image") and no sentence
+    word = lit.kind == "word" and not re.search(r"[A-Z0-9_\-./]", lit.text[1:])
+    if _pathlike(p) and (word or lit.kind == "quoted" and " " in lit.text):
+        return False
+    ext = _ext(lit.text) if lit.kind in ("path", "quoted") else ""
+    if ext:
+        names = param_words(p)
+        if names & _TEXT_OPTION and not names & _PATH_WORDS:
+            return False
+        named = {w for w in names if _FILE.search("." + w)}  # pdbfile takes a .pdb, json_file a .json
+        if named and ext not in named and not (named & {"yaml", "yml"} and ext in ("yaml", "yml")) \
+                and not (named & {"jpg", "jpeg"} and ext in ("jpg", "jpeg")):
+            return False
+        said = names | help_words(p)  # "--input: Path to an input image or a folder of images"
+        for words, exts in _FILE_KINDS:
+            if said & words and ext not in exts:
+                return False
     return True
 
 
@@ -293,12 +352,12 @@ def _near_score(
     best: dict[str, float] = {}
     lo, hi = (pos - 8, pos + 4) if reach is None else (pos - 2 * reach, pos + 2 * reach)
     for j in range(max(0, lo), min(len(words), hi)):
-        if j == pos:
+        if j == pos or j in values_at:  # a value is no option's name: "seqs.fasta" does not name fasta_file
             continue
         # distance in content words: "the learning rate for this model to 0.0001" puts rate 2 from the value
         a, b = sorted((j, pos))
         dist = 1 + sum(1 for w in words[a + 1 : b] if w.lower() not in _FILLER)
-        if reach is not None and dist > reach:
+        if reach is not None and (dist > reach or clauses and clauses[j] != clauses[pos]):
             continue
         weight = 1.0 / dist if j < pos else (1.2 if number else 0.8) / dist
         if clauses and clauses[j] != clauses[pos]:
@@ -357,15 +416,20 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
             if not _fits(p, lit) or (lit.kind == "word" and _stem(lit.text) in names):
                 continue
             plain = lit.kind == "word" and not _namelike(lit.text, _sentence_start(task, words, lit.pos))
-            near = _near_score(words, lit.pos, names, extra, exact, clauses, clauses[lit.pos] in named_clauses,
+            # an English-looking word is a value only right next to the option's own name, in its clause
+            near = _near_score(words, lit.pos, names, set() if plain else extra, exact, clauses,
+                               clauses[lit.pos] in named_clauses,
                                reach=1 if plain else None, values_at=values_at,
                                number=lit.kind == "number")  # fmt: skip
             if lit.kind == "path" and names & _parts(lit.text.rsplit("/", 1)[-1].split(".")[0]):
                 near += 0.5  # the path names the option: data/train.json for --train_file
+            if lit.kind == "path" and _ext(lit.text) in names:
+                near += 0.5  # its extension names it: seqs.fasta for fasta_file
             if near <= 0:
                 continue
-            pathlike = p.type == "path" or bool(names & {"path", "file", "dir"})
-            bonus = (0.5 if lit.kind in ("quoted", "path") else 0.0) + (0.5 if pathlike and lit.kind == "path" else 0.0)
+            pathlike = _pathlike(p)
+            # a stated path or quoted string is a deliberate value; a path belongs to an option that takes one
+            bonus = 0.5 if lit.kind == "quoted" else (1.0 if pathlike else 0.25) if lit.kind == "path" else 0.0
             if plain:  # an English-looking word is a value only right next to the option's name
                 near *= 0.6
             value = lit.text
@@ -394,6 +458,15 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
             used_lit.update(range(li, li + len(value.split())) if lits[li].kind == "number" else (li,))
         bound[pi] = value
         total += score
+    # a quoted sentence that no option's name claimed goes to the one option that takes free text (a prompt)
+    texts = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
+             and param_words(p) & _TEXT_OPTION and not _pathlike(p)]  # fmt: skip
+    for k, lit in enumerate(lits):
+        if k not in used_lit and lit.kind == "quoted" and " " in lit.text.strip() and len(texts) == 1 \
+                and _fits(params[texts[0]], lit):
+            bound[texts.pop()] = lit.text
+            used_lit.add(k)
+            total += 0.3
     # positionals of shell scripts with generic names take the remaining number/path/quoted literals in order
     rest = [lit for k, lit in enumerate(lits) if k not in used_lit and lit.kind != "word"]
     own = {_norm(w) for w in entry_words(affordance)}  # "Fine-tune" names finetune.py, it is not a value
@@ -496,6 +569,11 @@ _FAMILIES = (
 _SHAPE = re.compile(r"\(\s*\d+(?:\s*,\s*\d+)+\s*,?\s*\)")
 
 
+def _make(text: str) -> str:
+    """What a token is made of, runs collapsed: ``MKTVRQERLK`` -> ``A``, ``esm2_t36_3B`` -> ``a9_a9_9A``."""
+    return re.sub(r"[A-Z]+", "A", re.sub(r"[a-z]+", "a", re.sub(r"[0-9]+", "9", text)))
+
+
 def _ext(text: str) -> str:
     m = _FILE_EXT.search(text) if " " not in text else None
     return m.group(1).lower() if m else ""
@@ -515,6 +593,7 @@ def example_values(
       ``esm.pretrained.esm1v_t33_650M_UR90S_5()`` for the example's ``esm.pretrained.esmfold_v1()``), only when the
       catalog has that name;
     * a shape such as ``(50,49,512)`` replaces the example's first all-integer call arguments;
+    * a token of the same make as an example's string (``_make``: a protein sequence) replaces it;
     * a name of a registry (a model name) replaces the example's string that is a name of the same registry.
     """
     slots = [p for p in a.params if p.kind == "literal"]
@@ -573,6 +652,11 @@ def example_values(
         pick = next(iter(free("shape")), None)
         if pick is not None:
             take(pick, shape)
+    for lit in lits:  # a token of the same make as one of the example's strings: a protein sequence for another
+        if lit.kind == "word" and len(lit.text) >= 8 and _namelike(lit.text):
+            pick = next((p for p in free("string") if len(p.name) >= 8 and _make(p.name) == _make(lit.text)), None)
+            if pick is not None:
+                take(pick, lit.text)
     names = [set(r.values) for r in catalog.registries if r.values]
     for lit in lits:
         if lit.kind not in ("word", "quoted") or not names:
@@ -712,9 +796,10 @@ def wants_python(task: str, catalog: Catalog) -> bool:
 
 
 def _task_values_held(task: str, values: Collection[str]) -> int:
-    """How many of the task's numbers, quoted strings and paths stand among ``values`` (word by word)."""
+    """How many of the task's numbers, quoted strings, paths and names (``resnet50``) stand among ``values``."""
     taken = {w for v in values for w in v.split()} | set(values)
-    return sum(1 for lit in task_literals(plain_numbers(task))[1] if lit.kind != "word" and lit.text in taken)
+    lits = task_literals(plain_numbers(task))[1]
+    return sum(1 for lit in lits if (lit.kind != "word" or _namelike(lit.text, True)) and lit.text in taken)
 
 
 def _leftovers(task: str, pairs: Sequence[tuple[Param, str]]) -> list[str]:
@@ -803,7 +888,8 @@ def synthesize(
     given and not the echo double) picks among the entries within the margin. With ``model_binding`` the model
     is also asked when the task has values no option took, and may give them to the entry's open options
     (``ask_model``: only the task's own values, only the entry's own options). With ``usage`` the options that
-    the context's usage line for the entry sets and the task left open keep that line's values (``usage_values``).
+    the context's usage line for the entry sets and the task left open keep that line's values (``usage_values``);
+    without it, only the required options that the task gives no value for take the usage line's.
     """
     python = output_type == "python" or (output_type is None and wants_python(task, catalog))
     kinds = (EXAMPLE, "python-api") if python else RUNNABLE
@@ -836,8 +922,13 @@ def synthesize(
         given = {v for _, v in extra}
         warns = [w for w in warns if not any(w.startswith(f"'{v}' fits no option") for v in given)]
         pairs = [*pairs, *extra]
-    if usage:
-        pairs = [*pairs, *usage_values(a, hits, pairs)]
+    documented = usage_values(a, hits, pairs)
+    if not usage:  # a required option the task leaves open still needs a value: the documented one
+        documented = [(p, v) for p, v in documented if p.required and p.default is None]
+    if documented:
+        pairs = [*pairs, *documented]
+        filled = {p.name for p, _ in documented}
+        warns = [w for w in warns if not any(w.startswith(f"{n} is required by ") for n in filled)]
     return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked))
 
 
@@ -879,6 +970,9 @@ def usage_values(a: Affordance, hits: Sequence[Hit], pairs: Sequence[tuple[Param
                         continue
                     value = toks[i]
                     i += 1
+                    while p.nargs in ("+", "*") and i < len(toks) and not toks[i].startswith("-"):
+                        value += " " + toks[i]  # --include mean per_tok
+                        i += 1
                 if p.is_flag or (value and not _PLACEHOLDER.search(value)):
                     got.append((p, "" if p.is_flag else value))
             if len(got) > len(best):

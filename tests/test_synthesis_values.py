@@ -1,0 +1,85 @@
+"""Value binding precision on a small repository written here: what an option's name says it takes (a path, a
+config file, free text), single quotes that are apostrophes, choices of required options, and required options
+that the task leaves open taking the documented value."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlrag.catalog import Catalog, Param, build_catalog
+from mlrag.generation.synthesis import Literal, _fits, render, synthesize, task_literals
+from mlrag.types import Chunk, Hit
+
+DETECT = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('--cfg-path', required=True, help='path to the config file')\n"
+    "p.add_argument('--image_path', type=str, required=True, help='input image')\n"
+    "p.add_argument('--text_prompt', type=str, help='what to find')\n"
+    "p.add_argument('--checkpoint', type=str, help='weights to load')\n"
+    "p.add_argument('--box_threshold', type=float, default=0.3, help='box threshold')\n"
+    "args = p.parse_args()\n"
+)
+EMBED = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('model_location', type=str, help='model file or name of a pretrained model')\n"
+    "p.add_argument('fasta_file', type=str, help='FASTA file to embed')\n"
+    "p.add_argument('--repr_layers', type=int, nargs='+', default=[-1], help='layers to return')\n"
+    "p.add_argument('--include', type=str, nargs='+', choices=['mean', 'per_tok', 'bos'], required=True,\n"
+    "               help='which representations to return')\n"
+    "args = p.parse_args()\n"
+)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return build_catalog([("detect.py", DETECT), ("embed.py", EMBED)])
+
+
+def test_what_an_options_name_says_it_takes() -> None:
+    cfg = Param("--cfg-path", help="path to the config file")
+    assert not _fits(cfg, Literal("city.jpg", "path", 0))
+    assert _fits(cfg, Literal("configs/det.yaml", "path", 0))
+    assert not _fits(cfg, Literal("3", "number", 0))
+    assert not _fits(cfg, Literal("apple", "word", 0))  # an English word is no path
+    assert not _fits(Param("--image_path"), Literal("all the animals", "quoted", 0))
+    assert not _fits(Param("--text_prompt"), Literal("img/0.jpg", "path", 0))
+    assert _fits(Param("--text_prompt"), Literal("all the animals", "quoted", 0))
+    assert _fits(Param("--prompt_file"), Literal("prompts.txt", "path", 0))
+    assert not _fits(Param("--checkpoint"), Literal("out.csv", "path", 0))
+    assert _fits(Param("--model_name_or_path"), Literal("bert-base", "word", 0))
+    assert not _fits(Param("--mode", choices=("fast", "slow")), Literal("quick", "word", 0))
+
+
+def test_apostrophes_do_not_open_quoted_values() -> None:
+    task = "Gather 'round! I want the model in the folder 'models/base' and a caption 'a dog.' too."
+    quoted = [lit.text for lit in task_literals(task)[1] if lit.kind in ("quoted", "path")]
+    assert quoted == ["models/base", "a dog."]
+
+
+def test_values_go_where_their_kind_belongs(catalog: Catalog) -> None:
+    task = ("Detect 'all the animals' in the image 'pics/zoo.jpg' with the config 'configs/det.yaml' "
+            "and a box threshold of 0.4")  # fmt: skip
+    b = synthesize(task, catalog, output_type="bash")
+    assert b is not None and b.affordance.name == "detect.py"
+    got = {p.name: v for p, v in b.values}
+    assert got == {"--cfg-path": "configs/det.yaml", "--image_path": "pics/zoo.jpg",
+                   "--text_prompt": "all the animals", "--box_threshold": "0.4"}  # fmt: skip
+
+
+def test_required_option_left_open_takes_the_documented_value(catalog: Catalog) -> None:
+    task = "Extract the 12 layer embedding of seqs.fasta with the esm_small model"
+    b = synthesize(task, catalog, output_type="bash")
+    assert b is not None and b.affordance.name == "embed.py"
+    assert "--include" not in render(b)[0]  # no value the task gives fits its choices: nothing invented
+    assert any("--include is required" in w for w in b.warnings)
+    text = "Embed:\n\npython embed.py esm_big data/x.fasta --repr_layers 33 --include mean per_tok\n"
+    chunk = Chunk(id="c", text=text, path="README.md", start_line=1, end_line=3, kind="markdown")
+    hit = Hit(text=text, path="README.md", start_line=1, end_line=3, score=1.0, chunk=chunk)
+    b = synthesize(task, catalog, [hit], output_type="bash")
+    assert b is not None
+    code = render(b)[0]
+    # the documented value for the required option, every list item; the task's own values kept; nothing else
+    assert code == "python embed.py esm_small seqs.fasta --repr_layers 12 --include mean per_tok"
+    assert not any("--include is required" in w for w in b.warnings)
