@@ -83,3 +83,24 @@ def test_required_option_left_open_takes_the_documented_value(catalog: Catalog) 
     # the documented value for the required option, every list item; the task's own values kept; nothing else
     assert code == "python embed.py esm_small seqs.fasta --repr_layers 12 --include mean per_tok"
     assert not any("--include is required" in w for w in b.warnings)
+
+
+def test_contractions_are_no_values_and_help_lists_are_hints() -> None:
+    from mlrag.generation.synthesis import bind, help_options, plain_numbers
+
+    assert plain_numbers("I'm sure I'd like the model's 3,000 steps; don't") == (
+        "I am sure I would like the model 3000 steps; do not"
+    )
+    run = build_catalog([("run.py", (
+        "import argparse\n"
+        "p = argparse.ArgumentParser()\n"
+        "p.add_argument('--task_name', type=str, default='forecast', help='task name, options:[forecast, classify]')\n"
+        "p.add_argument('--features', type=str, default='M', help='features, options:[M, S, MS]')\n"
+        "p.add_argument('--model', type=str, default='base', help='model name')\n"
+        "args = p.parse_args()\n"
+    ))]).get("python-script:run.py")  # fmt: skip
+    assert run is not None
+    assert help_options(run.param("--features")) == {"m", "s", "ms"}  # type: ignore[arg-type]
+    pairs, _, _ = bind("I'm after the classify task, and my model is Former2", run)
+    got = {p.name: v for p, v in pairs}
+    assert got == {"--task_name": "classify", "--model": "Former2"}  # the 'm' of "I'm" is no --features value

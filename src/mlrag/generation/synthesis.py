@@ -62,6 +62,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "gpus": ("gpus", "devices"),
     "ngpu": ("gpus",),
     "cfg": ("config",),
+    "data": ("dataset",),
     "tok": ("token", "tokenizer"),
     "max": ("maximum",),
     "min": ("minimum",),
@@ -169,10 +170,19 @@ _THOUSANDS = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?![\d,])")
 
 
 def plain_numbers(task: str) -> str:
-    """``task`` with thousands separators dropped ("300,000 steps" -> "300000 steps") and numbers split from the
-    word they prefix ("the 25-layer embedding" -> "the 25 layer embedding")."""
+    """``task`` with thousands separators dropped ("300,000 steps" -> "300000 steps"), numbers split from the
+    word they prefix ("the 25-layer embedding" -> "the 25 layer embedding") and English contractions undone
+    ("I'm" -> "I am", "model's" -> "model"), so that their letters are neither values (``m``) nor quotes."""
     task = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), task)
+    task = re.sub(r"\b(ca|wo)n['’]t\b", lambda m: {"ca": "can", "wo": "will"}[m.group(1).lower()] + " not", task,
+                  flags=re.I)  # fmt: skip
+    task = re.sub(r"(?<=[A-Za-z])n['’]t\b", " not", task)
+    task = re.sub(r"(?<=[A-Za-z])['’](m|re|ve|ll|d)\b", lambda m: " " + _CONTRACTED[m.group(1).lower()], task)
+    task = re.sub(r"(?<=[A-Za-z])['’]s\b", "", task)
     return re.sub(r"(?<![\w.-])(\d+(?:\.\d+)?)-([A-Za-z]{3,})\b", r"\1 \2", task)
+
+
+_CONTRACTED = {"m": "am", "re": "are", "ve": "have", "ll": "will", "d": "would"}
 
 
 def task_literals(task: str) -> tuple[list[str], list[Literal]]:
@@ -278,6 +288,18 @@ def _pathlike(p: Param) -> bool:
     said = said or bool(_split(p.help)[:1] and _stem(_split(p.help)[0]) in _PATH_WORDS)  # help: "Path to the ..."
     return p.type == "path" or said and not (names | help_words(p)) & {"name", "num", "number", "size", "count",
                                                                         "max"}
+
+
+_HELP_OPTIONS = re.compile(r"\b(?:options?|choices?|one of)\s*:?\s*[\[{(]([^\]})]{1,400})[\]})]", re.I)
+
+
+def help_options(p: Param) -> set[str]:
+    """The values an option's help lists ("task name, options:[long_term_forecast, classification]"),
+    normalised: a hint, not a rule (such lists are often incomplete)."""
+    m = _HELP_OPTIONS.search(p.help)
+    if m is None:
+        return set()
+    return {_norm(x.split(":")[0]) for x in re.split(r"[,;|]", m.group(1)) if _norm(x.split(":")[0])}
 
 
 def _fits(p: Param, lit: Literal) -> bool:
@@ -400,6 +422,7 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
     every_name = set().union(*(param_words(p) for p in params)) if params else set()
     values_at = {lit.pos for lit in lits if lit.kind != "word"}
     named_clauses = {clauses[j] for j, w in enumerate(words) if _parts(w) & every_name or _norm(w) in spelled}
+    listed = [help_options(p) for p in params]
     for pi, p in enumerate(params):
         names = param_words(p)
         extra = help_words(p)
@@ -415,6 +438,9 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
         for li, lit in enumerate(lits):
             if not _fits(p, lit) or (lit.kind == "word" and _stem(lit.text) in names):
                 continue
+            key = _norm(lit.text)
+            if key not in listed[pi] and any(key in other for other in listed):
+                continue  # another option's help lists it ("classification" is a task_name, not a model)
             plain = lit.kind == "word" and not _namelike(lit.text, _sentence_start(task, words, lit.pos))
             # an English-looking word is a value only right next to the option's own name, in its clause
             near = _near_score(words, lit.pos, names, set() if plain else extra, exact, clauses,
@@ -425,13 +451,15 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
                 near += 0.5  # the path names the option: data/train.json for --train_file
             if lit.kind == "path" and _ext(lit.text) in names:
                 near += 0.5  # its extension names it: seqs.fasta for fasta_file
-            if near <= 0:
+            if near <= 0 and key not in listed[pi]:  # a value its help lists is a candidate, as a choice is
                 continue
             pathlike = _pathlike(p)
             # a stated path or quoted string is a deliberate value; a path belongs to an option that takes one
             bonus = 0.5 if lit.kind == "quoted" else (1.0 if pathlike else 0.25) if lit.kind == "path" else 0.0
             if plain:  # an English-looking word is a value only right next to the option's name
                 near *= 0.6
+            if key in listed[pi]:
+                near += 1.0  # the help lists it
             value = lit.text
             if lit.kind == "number" and (p.nargs in ("+", "*") or (p.nargs or "").isdigit()):
                 value = " ".join(_number_run(lits, li, p.nargs))
