@@ -826,8 +826,12 @@ def wants_python(task: str, catalog: Catalog) -> bool:
 def _task_values_held(task: str, values: Collection[str]) -> int:
     """How many of the task's numbers, quoted strings, paths and names (``resnet50``) stand among ``values``."""
     taken = {w for v in values for w in v.split()} | set(values)
-    lits = task_literals(plain_numbers(task))[1]
-    return sum(1 for lit in lits if (lit.kind != "word" or _namelike(lit.text, True)) and lit.text in taken)
+    task = plain_numbers(task)
+    words, lits = task_literals(task)
+    return sum(
+        1 for lit in lits
+        if (lit.kind != "word" or _namelike(lit.text, _sentence_start(task, words, lit.pos))) and lit.text in taken
+    )  # fmt: skip
 
 
 def _leftovers(task: str, pairs: Sequence[tuple[Param, str]]) -> list[str]:
