@@ -189,3 +189,14 @@ def test_a_command_task_with_values_stays_a_command(catalog) -> None:  # type: i
     b = synthesize("Train for 3 epochs with a learning rate of 0.01, captioning images", catalog)
     assert b is not None and b.affordance.kind == "python-script"
     assert render(b)[0] == "python train.py --epochs 3 --lr 0.01"
+
+
+def test_entry_points_table_shows_the_example_briefly(catalog) -> None:  # type: ignore[no-untyped-def]
+    from mlrag.agent.entry_points import format_catalog
+
+    cap = next(a for a in catalog.of_kind("python-example") if a.name == "Image Captioning")
+    text = format_catalog([cap])
+    assert text.splitlines()[0] == "[python-example] Image Captioning"
+    assert f"defined at {cap.location}" in text and "| from PIL import Image" in text
+    assert "values: " in text and "'docs/cat.jpg'" in text and "load_captioner()" in text
+    assert len(text.splitlines()) <= 12  # the first lines of code, not the whole block

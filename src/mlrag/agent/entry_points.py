@@ -3,7 +3,7 @@ tool ``list_entry_points``).
 
 One block per entry point: its kind, how to run it (``cd workdir && run``), where it is defined, then one line
 per parameter with its type, choices, default, ``required`` and help. Registries list their names; Python API
-entries show their signature.
+entries show their signature; documentation examples their first lines of code and the values a task may replace.
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ def format_catalog(entries: Iterable[Affordance]) -> str:
     blocks: list[str] = []
     for a in entries:
         where = f"    defined at {a.location}" + (f"  ({a.framework})" if a.framework else "")
+        if a.kind == "python-example":
+            blocks.append("\n".join([f"[{a.kind}] {a.name}", where, *_example_lines(a)]))
+            continue
         lines = [f"[{a.kind}] {command_line(a)}", where]
         if a.summary:
             lines.append(f"    {' '.join(a.summary.split())[:200]}")
@@ -77,6 +80,20 @@ def format_catalog(entries: Iterable[Affordance]) -> str:
             lines.append(f"    run in: {', '.join(a.invoked_by[:4])}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _example_lines(a: Affordance, shown: int = 6) -> list[str]:
+    """A documentation example: its section, its first lines of code, and the values a task may replace."""
+    lines = [f"    {' '.join(a.summary.split())[:200]}"] if a.summary else []
+    code = a.run.splitlines()
+    lines += [f"    | {line}" for line in code[:shown]]
+    if len(code) > shown:
+        lines.append(f"    | … ({len(code)} lines)")
+    slots = [repr(p.name) if p.type == "string" else f"{p.name}()" if p.type == "call" else f"({p.name})"
+             for p in a.params]  # fmt: skip
+    if slots:
+        lines.append(f"    values: {', '.join(slots[:12])}" + (f", … ({len(slots)} in all)" if len(slots) > 12 else ""))
+    return lines
 
 
 def catalog_json(entries: Iterable[Affordance]) -> list[dict[str, Any]]:
