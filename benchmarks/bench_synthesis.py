@@ -5,13 +5,15 @@ catalog + deterministic binding alone gives the gold command's script and argume
 
 Per row: the catalog of the row's repository (``mlrag.affordances``), ``synthesize(task, catalog,
 workdir=row.path)``, rendered; scored against the gold ``output``: script hit (same script file name),
-argument hit (every gold ``--key value`` pair present), exact (script and the option set equal). Bash rows only.
+argument hit (every gold ``--key value`` pair present), exact (script and the option set equal), on bash rows;
+then every row with the output type left to synthesis: strict, arg-hit x type and type (``evaluation.metrics``).
 Skips cleanly when the rows or checkouts are absent.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shlex
@@ -86,6 +88,32 @@ def main() -> int:
         print(f"| {repo} | {len(xs)} | {s[0] / len(xs):.2f} | {s[1] / len(xs):.2f} | {s[2] / len(xs):.2f} |")
     n = max(tot[0], 1)
     print(f"| **all** | {tot[0]} | {tot[1] / n:.2f} | {tot[2] / n:.2f} | {tot[3] / n:.2f} |")
+    # every row, bash and Python, with the output type left to synthesis: ML-Bench's checks and strict
+    from mlrag.evaluation.metrics import argument_check, strict_check, type_check
+
+    ml: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for r in rows:
+        repo = co / r["repo_dir"]
+        if not repo.is_dir():
+            continue
+        if r["repo_dir"] not in cats:
+            cats[r["repo_dir"]] = mlrag.affordances(str(repo), config={"progress": False})
+        wd = r["path"].strip("./")
+        b = synthesize(r["instruction"], cats[r["repo_dir"]], workdir=wd)
+        code = render(b, wd)[0] if b else ""
+        args = ast.literal_eval(r["arguments"]) if r.get("arguments") else {}
+        typed = type_check(code, r["type"])
+        ml[r["repo_dir"]].append((int(strict_check(code, r["output"], r["type"], args)),
+                                  int(typed and argument_check(code, args)), int(typed)))  # fmt: skip
+    print("\nEvery row, output type from synthesis:\n")
+    print("| repository | rows | strict | arg-hit x type | type |\n|---|---:|---:|---:|---:|")
+    tot = [0, 0, 0, 0]
+    for repo, xs in sorted(ml.items()):
+        s = [sum(x[i] for x in xs) for i in range(3)]
+        tot = [tot[0] + len(xs), tot[1] + s[0], tot[2] + s[1], tot[3] + s[2]]
+        print(f"| {repo} | {len(xs)} | {s[0]} | {s[1]} | {s[2]} |")
+    print(f"| **all** | {tot[0]} | {tot[1]} ({tot[1] / max(tot[0], 1):.3f}) | {tot[2]} ({tot[2] / max(tot[0], 1):.3f}) "
+          f"| {tot[3]} |")  # fmt: skip
     print(f"\n{time.perf_counter() - t0:.1f} s in all ({len(cats)} catalogs)")
     return 0
 
