@@ -104,3 +104,16 @@ def test_contractions_are_no_values_and_help_lists_are_hints() -> None:
     pairs, _, _ = bind("I'm after the classify task, and my model is Former2", run)
     got = {p.name: v for p, v in pairs}
     assert got == {"--task_name": "classify", "--model": "Former2"}  # the 'm' of "I'm" is no --features value
+
+
+def test_values_offered_to_the_model_are_typed_and_bound_ones_are_not_offered() -> None:
+    from mlrag.generation.synthesis import _as_literal, _leftovers, wants_python
+
+    assert [_as_literal(v).kind for v in ("0.5", "a/b.jpg", "all the cats", "resnet50")] == [
+        "number", "path", "quoted", "word"]  # fmt: skip
+    assert not _fits(Param("--image_path"), _as_literal("all the cats"))
+    p = Param("--text_prompt")
+    assert _leftovers("find 'right ear of cat' in 'x/y.jpg'", [(p, "right ear of cat")]) == ["x/y.jpg"]
+    empty = build_catalog([("pkg/__init__.py", ""), ("pkg/mod.py", "def f(x):\n    '''F.'''\n"), ("embed.py", EMBED)])
+    assert not wants_python("Write the Top-k Class Ids of the images to a CSV", empty)
+    assert wants_python("Build the HaloAttention class on my tensor", empty)

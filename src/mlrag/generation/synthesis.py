@@ -273,7 +273,7 @@ _FILE_KINDS: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
      frozenset({"jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff", "mp4", "avi", "mov", "mkv", "webm"})),
     (frozenset({"checkpoint", "ckpt", "weight", "pretrained", "resume"}),
      frozenset({"pt", "pth", "ckpt", "bin", "safetensors", "h5", "pkl", "npz", "index", "meta", "onnx", "tar",
-                "data", "json", "model"})),
+                "data", "model"})),
 )  # fmt: skip
 #: Name words of options that take free text (a prompt, a question), not a file.
 _TEXT_OPTION = frozenset({"text", "prompt", "caption", "question", "sentence", "query"})
@@ -290,7 +290,7 @@ def _pathlike(p: Param) -> bool:
                                                                         "max"}
 
 
-_HELP_OPTIONS = re.compile(r"\b(?:options?|choices?|one of)\s*:?\s*[\[{(]([^\]})]{1,400})[\]})]", re.I)
+_HELP_OPTIONS = re.compile(r"\b(?:options?|choices?|one of|in)\s*:?\s*[\[{(]([^\]})]{1,400})[\]})]", re.I)
 
 
 def help_options(p: Param) -> set[str]:
@@ -320,6 +320,8 @@ def _fits(p: Param, lit: Literal) -> bool:
     word = lit.kind == "word" and not re.search(r"[A-Z0-9_\-./]", lit.text[1:])
     if _pathlike(p) and (word or lit.kind == "quoted" and " " in lit.text):
         return False
+    if lit.kind == "path" and help_options(p) and _norm(lit.text) not in help_options(p):
+        return False  # "the type of model to load, in ['default', 'vit_l']" takes no file
     ext = _ext(lit.text) if lit.kind in ("path", "quoted") else ""
     if ext:
         names = param_words(p)
@@ -439,7 +441,7 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
             if not _fits(p, lit) or (lit.kind == "word" and _stem(lit.text) in names):
                 continue
             key = _norm(lit.text)
-            if key not in listed[pi] and any(key in other for other in listed):
+            if lit.kind == "word" and key not in listed[pi] and any(key in other for other in listed):
                 continue  # another option's help lists it ("classification" is a task_name, not a model)
             plain = lit.kind == "word" and not _namelike(lit.text, _sentence_start(task, words, lit.pos))
             # an English-looking word is a value only right next to the option's own name, in its clause
@@ -809,7 +811,12 @@ PYTHON_HINT = re.compile(
 
 
 #: Words that ask for code against an API rather than a command: "call esm_model()", "the fighting-cv library".
-API_HINT = re.compile(r"\b[A-Za-z_]\w*\(\)|\b(?:function|class|module|library|framework|api)\b", re.I)
+#: "class" only beside a code name ("the HaloAttention class"): "Top-k Class Ids" are labels.
+_CODE_NAME = r"(?-i:[A-Z][a-z0-9]+[A-Z]\w*|[A-Za-z]\w*_\w+)"
+API_HINT = re.compile(
+    rf"\b[A-Za-z_]\w*\(\)|\b(?:function|module|library|framework|api)\b|\b{_CODE_NAME}\s+class\b|\bclass\s+{_CODE_NAME}",
+    re.I,
+)
 
 
 def wants_python(task: str, catalog: Catalog) -> bool:
@@ -836,12 +843,21 @@ def _task_values_held(task: str, values: Collection[str]) -> int:
 
 def _leftovers(task: str, pairs: Sequence[tuple[Param, str]]) -> list[str]:
     """The task's numbers, quoted strings and paths that no option took, in order."""
-    taken = " ".join(v for _, v in pairs).split()
+    taken = set(" ".join(v for _, v in pairs).split()) | {v for _, v in pairs}  # "right ear of cat" whole too
     out = []
     for lit in task_literals(plain_numbers(task))[1]:
         if lit.kind != "word" and lit.text not in taken and lit.text not in out:
             out.append(lit.text)
     return out
+
+
+def _as_literal(value: str) -> Literal:
+    """A value offered to the model, typed as the task's literal would be (number, path, sentence, name)."""
+    if _NUMBER.fullmatch(value):
+        return Literal(value, "number", 0)
+    if "/" in value or _FILE.search(value):
+        return Literal(value, "path", 0)
+    return Literal(value, "quoted" if " " in value.strip() else "word", 0)
 
 
 def tool_for(a: Affordance, pairs: Sequence[tuple[Param, str]], values: Sequence[str]) -> tuple[Tool, dict[str, Param]]:
@@ -855,7 +871,7 @@ def tool_for(a: Affordance, pairs: Sequence[tuple[Param, str]], values: Sequence
             if p.name in bound or p.is_flag or p.kind == "literal" or p.kind == "kwarg" and p.name.startswith("**"):
                 continue
             allowed = [v for v in values if not p.choices or v in p.choices]
-            allowed = [v for v in allowed if _fits(p, Literal(v, "number" if _NUMBER.fullmatch(v) else "path", 0))]
+            allowed = [v for v in allowed if _fits(p, _as_literal(v))]
             key = tool_name(p.dest or p.name)
             if allowed and key not in props:
                 props[key] = {"type": "string", "enum": allowed, "description": p.help[:80]}
