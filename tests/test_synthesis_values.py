@@ -117,3 +117,31 @@ def test_values_offered_to_the_model_are_typed_and_bound_ones_are_not_offered() 
     empty = build_catalog([("pkg/__init__.py", ""), ("pkg/mod.py", "def f(x):\n    '''F.'''\n"), ("embed.py", EMBED)])
     assert not wants_python("Write the Top-k Class Ids of the images to a CSV", empty)
     assert wants_python("Build the HaloAttention class on my tensor", empty)
+
+
+TRANSCRIBE = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('-i', '--input', required=True, help='path to the input audio file')\n"
+    "p.add_argument('-o', '--output', default='out.txt', help='where to write the transcript')\n"
+    "p.add_argument('--beam', type=int, default=4, help='beam size')\n"
+    "p.add_argument('--fp16', action='store_true', help='half precision')\n"
+    "p.add_argument('--manifest', help='training manifest (csv)')\n"
+    "args = p.parse_args()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ("Transcribe recordings/a.wav into notes/a.txt with a beam size of 8",
+         "python transcribe.py --input recordings/a.wav --output notes/a.txt --beam 8"),
+        ("Transcribe talk.wav using half precision", "python transcribe.py --input talk.wav --fp16"),
+        ("Transcribe x.wav with the list lists/train.csv",
+         "python transcribe.py --input x.wav --manifest lists/train.csv"),
+    ],
+)  # fmt: skip
+def test_output_after_into_flags_by_their_help_and_files_by_their_kind(task: str, expected: str) -> None:
+    cat = build_catalog([("transcribe.py", TRANSCRIBE)])
+    b = synthesize(task, cat, output_type="bash")
+    assert b is not None and render(b)[0] == expected

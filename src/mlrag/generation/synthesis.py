@@ -278,6 +278,7 @@ _FILE_KINDS: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
 #: Name words of options that take free text (a prompt, a question), not a file.
 _TEXT_OPTION = frozenset({"text", "prompt", "caption", "question", "sentence", "query"})
 _PATH_WORDS = frozenset({"path", "file", "dir", "directory", "folder", "root"})
+_OUTPUT_WORDS = frozenset({"out", "output", "save", "dest", "destination", "target", "result"})
 
 
 def _pathlike(p: Param) -> bool:
@@ -449,10 +450,10 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
                                clauses[lit.pos] in named_clauses,
                                reach=1 if plain else None, values_at=values_at,
                                number=lit.kind == "number")  # fmt: skip
-            if lit.kind == "path" and names & _parts(lit.text.rsplit("/", 1)[-1].split(".")[0]):
-                near += 0.5  # the path names the option: data/train.json for --train_file
-            if lit.kind == "path" and _ext(lit.text) in names:
-                near += 0.5  # its extension names it: seqs.fasta for fasta_file
+            if lit.kind == "path" and names & set().union(*(_parts(x) for x in lit.text.rsplit(".", 1)[0].split("/"))):
+                near += 0.5  # the path names the option: data/train.json for --train_file, --data
+            if lit.kind == "path" and _ext(lit.text) in names | extra:
+                near += 0.5  # its extension names it: seqs.fasta for fasta_file, a .csv for "manifest (csv)"
             if near <= 0 and key not in listed[pi]:  # a value its help lists is a candidate, as a choice is
                 continue
             pathlike = _pathlike(p)
@@ -474,6 +475,8 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
             said = all(any(t == n or (len(n) >= 4 and t.startswith(n)) for t in stems) for n in names)
             if names and said and not names <= {"gpu", "cuda"}:
                 flags.append((p, ""))
+            elif _help_said(p.help, words):
+                flags.append((p, ""))  # --fp16 "half precision": the task says its help's words together
     cands.sort(key=lambda c: (-c[0], c[1], c[2]))
     used_lit: set[int] = set()
     used_param: set[int] = set()
@@ -488,6 +491,16 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
             used_lit.update(range(li, li + len(value.split())) if lits[li].kind == "number" else (li,))
         bound[pi] = value
         total += score
+    # a path written after "into"/"to" that no option's name claimed goes to the one open output option
+    outs = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
+            and param_words(p) & _OUTPUT_WORDS]  # fmt: skip
+    for k, lit in enumerate(lits):
+        before = words[lit.pos - 1].lower() if lit.pos > 0 else ""
+        if k not in used_lit and lit.kind == "path" and before in ("into", "to") and len(outs) == 1 \
+                and _fits(params[outs[0]], lit):
+            bound[outs.pop()] = lit.text
+            used_lit.add(k)
+            total += 0.3
     # a quoted sentence that no option's name claimed goes to the one option that takes free text (a prompt)
     texts = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
              and param_words(p) & _TEXT_OPTION and not _pathlike(p)]  # fmt: skip
@@ -530,6 +543,25 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
         f for f in flags if f[0] not in [params[i] for i in bound]
     ]
     return pairs, warnings, total + 0.5 * len(flags)
+
+
+def _help_said(help_: str, words: Sequence[str]) -> bool:
+    """Whether the task says a short help phrase of 2-4 content words in order, close together ("half
+    precision", "use mixed precision training")."""
+    want = [_stem(w) for w in _split(help_.split(".")[0]) if w not in _FILLER and len(w) > 1]
+    if not 2 <= len(want) <= 4:
+        return False
+    have = [_stem(w) for w in words]
+    for i, w in enumerate(have):
+        if w == want[0]:
+            window = have[i : i + len(want) + 2]
+            k = 0
+            for x in window:
+                if k < len(want) and x == want[k]:
+                    k += 1
+            if k == len(want):
+                return True
+    return False
 
 
 def _namelike(word: str, sentence_start: bool = False) -> bool:
