@@ -145,3 +145,24 @@ def test_output_after_into_flags_by_their_help_and_files_by_their_kind(task: str
     cat = build_catalog([("transcribe.py", TRANSCRIBE)])
     b = synthesize(task, cat, output_type="bash")
     assert b is not None and render(b)[0] == expected
+
+
+def test_a_later_positional_brings_the_ones_before_it() -> None:
+    demo = ("#!/bin/bash\nSOURCE=${1:-images/}\nWEIGHTS=${2:-w/yolo.pt}\n"
+            "python detect.py --source $SOURCE --weights $WEIGHTS\n")
+    cat = build_catalog([("run_demo.sh", demo)])
+    b = synthesize("Run the demo with the weights w/s.pt", cat, output_type="bash")
+    assert b is not None and render(b)[0] == "bash run_demo.sh images/ w/s.pt"  # $1 keeps its default
+    b = synthesize("Run the demo on the folder street/ with the weights w/s.pt", cat, output_type="bash")
+    assert b is not None and render(b)[0] == "bash run_demo.sh street/ w/s.pt"
+
+
+def test_an_example_name_of_the_same_make_is_replaced() -> None:
+    readme = ('## In Python\n\n```python\nfrom detkit import Detector\n'
+              'boxes = Detector("yolo-s").predict("a.jpg")\n```\n')
+    core = "class Detector:\n    '''A detector.'''\n    def __init__(self, name='yolo-s'):\n        self.name = name\n"
+    cat = build_catalog([("README.md", readme), ("detkit/__init__.py", "from .core import Detector\n"),
+                         ("detkit/core.py", core)])  # fmt: skip
+    b = synthesize("Write Python code to detect objects in 'dog.jpg' with the yolo-m detector", cat)
+    assert b is not None and b.affordance.kind == "python-example"
+    assert render(b)[0] == "from detkit import Detector\nboxes = Detector('yolo-m').predict('dog.jpg')\n"

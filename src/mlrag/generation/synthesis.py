@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import re
 import shlex
 from collections.abc import Collection, Sequence
@@ -98,7 +99,7 @@ _FILE = re.compile(
     r"|bmp|tiff?|webp|wav|mp3|flac|mp4|avi|mov|mkv|fasta|fa|a3m|pdb|cif|emb|py|sh|zip|tar|gz)$",
     re.I,
 )
-_WORD = re.compile(r"[A-Za-z0-9_][\w.+/-]*[\w]|[A-Za-z0-9]")
+_WORD = re.compile(r"[A-Za-z0-9_][\w.+/-]*[\w/]|[A-Za-z0-9]")  # a folder may end in "/": "street/"
 
 
 @dataclass(frozen=True)
@@ -529,6 +530,20 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
                 rest.remove(spare)
                 bound[pi] = spare.text
                 total += 0.2
+    # a positional is given only with every one before it ($2 needs $1): the gaps take the task's leftover values
+    # in order, else their defaults
+    ordered = sorted((i for i, p in enumerate(params) if p.kind == "positional"), key=lambda i: params[i].position or 0)
+    last = max((k for k, pi in enumerate(ordered) if pi in bound), default=-1)
+    for pi in ordered[:last]:
+        if pi in bound:
+            continue
+        spare = next((x for x in rest if x.kind != "word" and _fits(params[pi], x)), None)
+        if spare is not None:
+            rest.remove(spare)
+            bound[pi] = spare.text
+            total += 0.2
+        elif params[pi].default not in (None, ""):
+            bound[pi] = params[pi].default  # type: ignore[assignment]
     warnings = [
         f"'{lit.text}' fits no option of {affordance.name}"
         for k, lit in enumerate(lits)
@@ -714,9 +729,11 @@ def example_values(
         pick = next(iter(free("shape")), None)
         if pick is not None:
             take(pick, shape)
-    for lit in lits:  # a token of the same make as one of the example's strings: a protein sequence for another
-        if lit.kind == "word" and len(lit.text) >= 8 and _namelike(lit.text):
-            pick = next((p for p in free("string") if len(p.name) >= 8 and _make(p.name) == _make(lit.text)), None)
+    for lit in lits:  # a token of the same make as one of the example's strings: a protein sequence for another,
+        # yolo-m for yolo-s (short ones only when they share a stem)
+        if lit.kind == "word" and len(lit.text) >= 4 and _namelike(lit.text):
+            pick = next((p for p in free("string") if _make(p.name) == _make(lit.text) and (
+                len(p.name) >= 8 and len(lit.text) >= 8 or os.path.commonprefix([p.name, lit.text])[3:])), None)
             if pick is not None:
                 take(pick, lit.text)
     names = [set(r.values) for r in catalog.registries if r.values]
@@ -786,7 +803,7 @@ def rank_candidates(
         if not a.params and a.kind == "python-script":
             score -= 0.5
         out.append((score, a, pairs, warns))
-    out.sort(key=lambda x: (-x[0], x[1].id))
+    out.sort(key=lambda x: (-x[0], -len(x[2]), x[1].id))  # a tie goes to the entry that takes more of the task
     return out[:top]
 
 
