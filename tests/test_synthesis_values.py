@@ -166,3 +166,11 @@ def test_an_example_name_of_the_same_make_is_replaced() -> None:
     b = synthesize("Write Python code to detect objects in 'dog.jpg' with the yolo-m detector", cat)
     assert b is not None and b.affordance.kind == "python-example"
     assert render(b)[0] == "from detkit import Detector\nboxes = Detector('yolo-m').predict('dog.jpg')\n"
+
+
+def test_language_names_match_their_codes() -> None:
+    from mlrag.generation.synthesis import match_choice
+
+    assert match_choice(["in", "German", "please"], ["en-us", "de-de", "fr-fr"]) == ("de-de", 1, 0.8)
+    assert match_choice(["in", "French"], ["en", "de", "fr"]) == ("fr", 1, 0.8)
+    assert match_choice(["in", "Klingon"], ["en", "de"]) is None

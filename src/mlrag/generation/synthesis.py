@@ -221,12 +221,28 @@ def _norm(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", s.lower())
 
 
+#: Language names a task says for the ISO 639-1 codes choices use ("in French" -> ``fr``, ``fr-fr``).
+LANGUAGES = {
+    "english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it", "portuguese": "pt",
+    "dutch": "nl", "russian": "ru", "chinese": "zh", "japanese": "ja", "korean": "ko", "arabic": "ar",
+    "hindi": "hi", "turkish": "tr", "polish": "pl", "swedish": "sv", "finnish": "fi", "greek": "el",
+}  # fmt: skip
+
+
+def _language_choice(word: str, choices: Sequence[str]) -> str | None:
+    code = LANGUAGES.get(word.lower())
+    if code is None:
+        return None
+    return next((c for c in choices if c.lower() == code or re.match(rf"{code}[-_]", c.lower())), None)
+
+
 def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str, int, float] | None:
     """The choice the task names, with the word position and a score (1 exact, <1 fuzzy), or None.
 
     Tries n-grams of 1..3 task words: exact after normalisation ("Citeseer" ~ ``citeseer``, "resnet 50" ~
     ``resnet50``), then word-set matches where a task word abbreviates a choice part ("large tagger" ~
-    ``tagger-l``), then close spellings (difflib ratio >= 0.85).
+    ``tagger-l``), then close spellings (difflib ratio >= 0.85), then language names for their codes ("German" ~
+    ``de-de``).
     """
     best: tuple[str, int, float] | None = None
     normed = {_norm(c): c for c in choices if _norm(c)}
@@ -260,6 +276,8 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
                     close = difflib.get_close_matches(key, list(normed), n=1, cutoff=0.85)
                     if close:
                         cand = (normed[close[0]], i, 0.7)
+                    elif (lang := _language_choice(gram[0], choices)) is not None:
+                        cand = (lang, i, 0.8)  # "in German" -> de-de
             if cand is not None and (best is None or cand[2] > best[2]):
                 best = cand
     return best
