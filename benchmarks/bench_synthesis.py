@@ -47,6 +47,20 @@ def parse_cmd(cmd: str) -> tuple[str, dict[str, str]]:
     return script, args
 
 
+def table(per: dict[str, list[tuple[int, int, int]]], columns: tuple[str, str, str], rates: bool) -> None:
+    """A markdown table of three 0/1 columns per repository and overall: rates, or counts with the overall rate."""
+    print(f"| repository | rows | {' | '.join(columns)} |\n|---|---:|---:|---:|---:|")
+    tot = [0, 0, 0, 0]
+    for repo, xs in sorted(per.items()):
+        s = [sum(x[i] for x in xs) for i in range(3)]
+        tot = [tot[0] + len(xs), tot[1] + s[0], tot[2] + s[1], tot[3] + s[2]]
+        cells = [f"{v / len(xs):.2f}" if rates else str(v) for v in s]
+        print(f"| {repo} | {len(xs)} | {' | '.join(cells)} |")
+    n = max(tot[0], 1)
+    cells = [f"{v / n:.2f}" if rates else f"{v} ({v / n:.3f})" for v in tot[1:]]
+    print(f"| **all** | {tot[0]} | {' | '.join(cells)} |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkouts", default=os.environ.get("MLRAG_CHECKOUTS", "../checkouts"))
@@ -80,14 +94,7 @@ def main() -> int:
         arg_hit = int(script_hit and all(ma.get(k, "").lower() == str(v).lower() for k, v in ga.items()))
         exact = int(arg_hit and set(ma) == set(ga))
         per[r["repo_dir"]].append((script_hit, arg_hit, exact))
-    print("| repository | rows | script hit | args hit | exact |\n|---|---:|---:|---:|---:|")
-    tot = [0, 0, 0, 0]
-    for repo, xs in sorted(per.items()):
-        s = [sum(x[i] for x in xs) for i in range(3)]
-        tot = [tot[0] + len(xs), tot[1] + s[0], tot[2] + s[1], tot[3] + s[2]]
-        print(f"| {repo} | {len(xs)} | {s[0] / len(xs):.2f} | {s[1] / len(xs):.2f} | {s[2] / len(xs):.2f} |")
-    n = max(tot[0], 1)
-    print(f"| **all** | {tot[0]} | {tot[1] / n:.2f} | {tot[2] / n:.2f} | {tot[3] / n:.2f} |")
+    table(per, ("script hit", "args hit", "exact"), rates=True)
     # every row, bash and Python, with the output type left to synthesis: ML-Bench's checks and strict
     from mlrag.evaluation.metrics import argument_check, strict_check, type_check
 
@@ -106,14 +113,7 @@ def main() -> int:
         ml[r["repo_dir"]].append((int(strict_check(code, r["output"], r["type"], args)),
                                   int(typed and argument_check(code, args)), int(typed)))  # fmt: skip
     print("\nEvery row, output type from synthesis:\n")
-    print("| repository | rows | strict | arg-hit x type | type |\n|---|---:|---:|---:|---:|")
-    tot = [0, 0, 0, 0]
-    for repo, xs in sorted(ml.items()):
-        s = [sum(x[i] for x in xs) for i in range(3)]
-        tot = [tot[0] + len(xs), tot[1] + s[0], tot[2] + s[1], tot[3] + s[2]]
-        print(f"| {repo} | {len(xs)} | {s[0]} | {s[1]} | {s[2]} |")
-    print(f"| **all** | {tot[0]} | {tot[1]} ({tot[1] / max(tot[0], 1):.3f}) | {tot[2]} ({tot[2] / max(tot[0], 1):.3f}) "
-          f"| {tot[3]} |")  # fmt: skip
+    table(ml, ("strict", "arg-hit x type", "type"), rates=False)
     print(f"\n{time.perf_counter() - t0:.1f} s in all ({len(cats)} catalogs)")
     return 0
 

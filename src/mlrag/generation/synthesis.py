@@ -560,8 +560,8 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
             rest.remove(spare)
             bound[pi] = spare.text
             total += 0.2
-        elif params[pi].default not in (None, ""):
-            bound[pi] = params[pi].default  # type: ignore[assignment]
+        elif params[pi].default:
+            bound[pi] = params[pi].default or ""
     warnings = [
         f"'{lit.text}' fits no option of {affordance.name}"
         for k, lit in enumerate(lits)
