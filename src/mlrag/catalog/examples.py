@@ -120,8 +120,8 @@ def fill_slots(code: str, values: Sequence[tuple[int, str]]) -> str:
     return code
 
 
-def _python_of(lines: Sequence[str], block: Block) -> str | None:
-    """The code of a documentation block when it is Python, else None."""
+def _python_of(lines: Sequence[str], block: Block) -> tuple[str, ast.Module] | None:
+    """The code of a documentation block and its tree when it is Python, else None."""
     body = list(lines[block.start : block.end])
     lang = ""
     m = _FENCE.match(body[0]) if body else None
@@ -148,7 +148,7 @@ def _python_of(lines: Sequence[str], block: Block) -> str | None:
         return None
     if not any(isinstance(n, ast.Call) for n in ast.walk(tree)):
         return None
-    return text.strip("\n") + "\n"
+    return text.strip("\n") + "\n", tree
 
 
 def _defined(tree: ast.Module) -> set[str]:
@@ -157,8 +157,7 @@ def _defined(tree: ast.Module) -> set[str]:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             out.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            out.add(node.name)
-            out.update(a.arg for a in node.args.args) if not isinstance(node, ast.ClassDef) else None
+            out.add(node.name)  # (their parameters are ast.arg nodes, below)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             out.add(node.id)
         elif isinstance(node, ast.arg):
@@ -211,20 +210,20 @@ def example_affordances(path: str, text: str) -> list[Affordance]:
         doctest = b.type == "prose" and lines[b.start].lstrip().startswith(">>> ")  # an rst doctest block
         if b.type != "code" and not doctest:
             continue
-        code = _python_of(lines, b)
-        if code is None:
+        got_code = _python_of(lines, b)
+        if got_code is None:
             continue
-        tree = ast.parse(code)
+        code, tree = got_code
         need = _free(tree)
-        prefix: list[str] = []
+        prefix: list[tuple[ast.Module, str]] = []
         for earlier, earlier_code in reversed(seen):
             got = need & _defined(earlier)
             if got:
-                prefix.insert(0, earlier_code)
+                prefix.insert(0, (earlier, earlier_code))
                 need -= got
         seen.append((tree, code))
-        full = "\n".join([*prefix, code])
-        if not (_imports(tree) or prefix and _imports(ast.parse(full))) or len(out) >= MAX_EXAMPLES_PER_FILE:
+        full = "\n".join([*(c for _, c in prefix), code])
+        if not any(_imports(t) for t in (tree, *(t for t, _ in prefix))) or len(out) >= MAX_EXAMPLES_PER_FILE:
             continue
         title = heading.rsplit(" > ", 1)[-1] if heading else path.rsplit("/", 1)[-1]
         lead = _lead(lines, blocks, k)

@@ -22,11 +22,13 @@ Why by hand: no library binds free-text literals to a static CLI description; th
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import os
 import re
 import shlex
 from collections.abc import Collection, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from ..catalog.base import Affordance, Catalog, Param
@@ -139,7 +141,8 @@ def words_of(text: str) -> list[str]:
     return [m.group(0) for m in _WORD.finditer(text)]
 
 
-def param_words(p: Param) -> set[str]:
+@functools.lru_cache(maxsize=8192)  # the same options are read for every task and every literal
+def param_words(p: Param) -> frozenset[str]:
     """Stemmed words that name ``p`` in a task: its spellings' parts, their expansions, the help's first words."""
     out: set[str] = set()
     for s in (*p.spellings, p.dest):
@@ -152,19 +155,20 @@ def param_words(p: Param) -> set[str]:
             if len(w) > 4 and w[0] == "n" and w[1] not in "aeiou":  # ngpus, nepochs: the count of gpus, epochs
                 out.add(_stem(w[1:]))
     out -= {"no", "use", "enable", "num", "n", "number", "is", "do", "s"}
-    return out
+    return frozenset(out)
 
 
 _GENERIC = {"num": "number", "n": "number", "nb": "number", "number": "number"}
 
 
-def help_words(p: Param) -> set[str]:
+@functools.lru_cache(maxsize=8192)  # the same options are read for every task and every literal
+def help_words(p: Param) -> frozenset[str]:
     """Words that count half: the help's first words and the generic parts of the name (``n_epochs``: number)."""
     words = [_stem(w) for w in _split(p.help)[:8]]
     out = {w for w in words if w not in _STOP and len(w) > 2}
     for s in (*p.spellings, p.dest):
         out.update(_GENERIC[w] for w in _split(s) if w in _GENERIC)
-    return out
+    return frozenset(out)
 
 
 _THOUSANDS = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?![\d,])")
@@ -285,14 +289,20 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
 
 #: What an option's name says about the files it takes (general ML vocabulary, not about any repository):
 #: name words -> the extensions such a file has. ``--cfg-path`` takes no ``.jpg``, ``--checkpoint`` no ``.json``.
+_IMAGES = frozenset({"jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff"})
+_AUDIO = frozenset({"wav", "mp3", "flac", "ogg", "m4a"})
+_VIDEO = frozenset({"mp4", "avi", "mov", "mkv", "webm"})
+_WEIGHTS = frozenset({"pt", "pth", "ckpt", "bin", "safetensors", "h5", "pkl"})
+_TABLES = frozenset({"txt", "json", "jsonl", "csv", "tsv"})
+_SEQUENCES = frozenset({"fasta", "fa", "a3m"})
+#: File kinds whose extensions stand in for each other when a task's file replaces an example's.
+_FAMILIES = (_IMAGES, _AUDIO, _VIDEO, _WEIGHTS, _TABLES, _SEQUENCES)
 _FILE_KINDS: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
     (frozenset({"config", "cfg", "conf", "yaml", "yml", "hparam"}),
      frozenset({"yaml", "yml", "json", "py", "cfg", "conf", "ini", "toml", "txt"})),
-    (frozenset({"image", "img", "picture", "photo", "pic"}),
-     frozenset({"jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff", "mp4", "avi", "mov", "mkv", "webm"})),
+    (frozenset({"image", "img", "picture", "photo", "pic"}), _IMAGES | _VIDEO),
     (frozenset({"checkpoint", "ckpt", "weight", "pretrained", "resume"}),
-     frozenset({"pt", "pth", "ckpt", "bin", "safetensors", "h5", "pkl", "npz", "index", "meta", "onnx", "tar",
-                "data", "model"})),
+     _WEIGHTS | {"npz", "index", "meta", "onnx", "tar", "data", "model"}),
 )  # fmt: skip
 #: Name words of options that take free text (a prompt, a question), not a file.
 _TEXT_OPTION = frozenset({"text", "prompt", "caption", "question", "sentence", "query"})
@@ -300,6 +310,7 @@ _PATH_WORDS = frozenset({"path", "file", "dir", "directory", "folder", "root"})
 _OUTPUT_WORDS = frozenset({"out", "output", "save", "dest", "destination", "target", "result"})
 
 
+@functools.lru_cache(maxsize=8192)
 def _pathlike(p: Param) -> bool:
     """Whether ``p`` takes a path (``type`` path, or a name that says path/file/dir and not also a name or a
     count: ``--model_name_or_path`` takes hub names too)."""
@@ -313,13 +324,14 @@ def _pathlike(p: Param) -> bool:
 _HELP_OPTIONS = re.compile(r"\b(?:options?|choices?|one of|in)\s*:?\s*[\[{(]([^\]})]{1,400})[\]})]", re.I)
 
 
-def help_options(p: Param) -> set[str]:
+@functools.lru_cache(maxsize=8192)
+def help_options(p: Param) -> frozenset[str]:
     """The values an option's help lists ("task name, options:[long_term_forecast, classification]"),
     normalised: a hint, not a rule (such lists are often incomplete)."""
     m = _HELP_OPTIONS.search(p.help)
     if m is None:
-        return set()
-    return {_norm(x.split(":")[0]) for x in re.split(r"[,;|]", m.group(1)) if _norm(x.split(":")[0])}
+        return frozenset()
+    return frozenset(_norm(x.split(":")[0]) for x in re.split(r"[,;|]", m.group(1)) if _norm(x.split(":")[0]))
 
 
 def _fits(p: Param, lit: Literal) -> bool:
@@ -383,8 +395,8 @@ def _parts(word: str) -> set[str]:
 
 
 def _near_score(
-    words: Sequence[str], pos: int, names: set[str], extra: set[str], exact: Collection[str] = frozenset(),
-    clauses: Sequence[int] = (), anchored: bool = True, reach: int | None = None,
+    words: Sequence[str], pos: int, names: AbstractSet[str], extra: AbstractSet[str],
+    exact: Collection[str] = frozenset(), clauses: Sequence[int] = (), anchored: bool = True, reach: int | None = None,
     values_at: Collection[int] = (), number: bool = True,
 ) -> float:  # fmt: skip
     """How strongly the words around position ``pos`` name a parameter: for each of its name words said
@@ -490,9 +502,9 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
     stems = {_stem(w) for w in words}
     for p in params:
         if p.is_flag:
-            names = {_stem(w) for w in _split(p.name)} - {"no", "use", "enable", "do"}
-            said = all(any(t == n or (len(n) >= 4 and t.startswith(n)) for t in stems) for n in names)
-            if names and said and not names <= {"gpu", "cuda"}:
+            flag_words = {_stem(w) for w in _split(p.name)} - {"no", "use", "enable", "do"}
+            said = all(any(t == n or (len(n) >= 4 and t.startswith(n)) for t in stems) for n in flag_words)
+            if flag_words and said and not flag_words <= {"gpu", "cuda"}:
                 flags.append((p, ""))
             elif _help_said(p.help, words):
                 flags.append((p, ""))  # --fp16 "half precision": the task says its help's words together
@@ -624,7 +636,7 @@ def _number_run(lits: Sequence[Literal], li: int, nargs: str | None) -> list[str
 
 def entry_words(a: Affordance) -> set[str]:
     if a.kind == EXAMPLE:
-        return example_words(a)[0]
+        return set(example_words(a)[0])
     out = {_stem(w) for w in _split(a.path) + _split(a.name) + _split(a.summary)[:12] + _split(a.subcommand)}
     return out - _STOP - {"py", "sh", "main"}
 
@@ -641,26 +653,44 @@ def _word_keys(text: str) -> set[str]:
     return out - _STOP
 
 
-def example_words(a: Affordance) -> tuple[set[str], set[str]]:
+def example_words(a: Affordance) -> tuple[frozenset[str], frozenset[str]]:
     """(heading and lead words, code words) of a documentation example: its section says what it does, the
     names it imports (``from model.attention.HaloAttention import HaloAttention``) say what it uses."""
-    head = _word_keys(a.summary or a.name) - {"py", "md", "readme", "usage", "example", "code"}
-    code = set()
-    for m in _IMPORT.finditer(a.run):
+    return _example_words(a.summary or a.name, a.run)
+
+
+@functools.lru_cache(maxsize=4096)  # every task ranks every example of the repository again
+def _example_words(about: str, run: str) -> tuple[frozenset[str], frozenset[str]]:
+    head = _word_keys(about) - {"py", "md", "readme", "usage", "example", "code"}
+    code: set[str] = set()
+    for m in _IMPORT.finditer(run):
         code |= _word_keys(" ".join(filter(None, m.groups())).replace(".", " "))
-    return head, code - head
+    return frozenset(head), frozenset(code - head)
+
+
+@functools.lru_cache(maxsize=4096)
+def _title_words(name: str) -> frozenset[str]:
+    return frozenset(_word_keys(name))
+
+
+@dataclass(frozen=True)
+class _TaskSide:
+    """What ``example_values`` reads of the task and the catalog, computed once per ranking, not per example."""
+
+    lits: tuple[Literal, ...]
+    api: frozenset[str]
+    registries: tuple[frozenset[str], ...]
+
+    @classmethod
+    def of(cls, task: str, catalog: Catalog) -> _TaskSide:
+        return cls(
+            tuple(task_literals(plain_numbers(task))[1]),
+            frozenset(x.name for x in catalog.of_kind("python-api")),
+            tuple(frozenset(r.values) for r in catalog.registries if r.values),
+        )
 
 
 _FILE_EXT = re.compile(r"\.([A-Za-z][\w]{0,5})$")
-#: File kinds whose extensions stand in for each other when a task's file replaces an example's.
-_FAMILIES = (
-    {"jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff"},
-    {"wav", "mp3", "flac", "ogg", "m4a"},
-    {"mp4", "avi", "mov", "mkv", "webm"},
-    {"pt", "pth", "ckpt", "bin", "safetensors", "h5", "pkl"},
-    {"txt", "json", "jsonl", "csv", "tsv"},
-    {"fasta", "fa", "a3m"},
-)
 _SHAPE = re.compile(r"\(\s*\d+(?:\s*,\s*\d+)+\s*,?\s*\)")
 
 
@@ -675,7 +705,7 @@ def _ext(text: str) -> str:
 
 
 def example_values(
-    task: str, a: Affordance, catalog: Catalog
+    task: str, a: Affordance, catalog: Catalog, side: _TaskSide | None = None
 ) -> tuple[list[tuple[Param, str]], list[str], float, set[str]]:
     """The task's values put in place of an example's own (``a.params``: its literal slots), the warnings for
     values that found no place, a fit score (0.5 per value placed) and the task's values the example holds
@@ -707,8 +737,8 @@ def example_values(
     def free(kind: str) -> list[Param]:
         return [p for p in slots if p.type == kind and (p.position or 0) not in used]
 
-    plain = plain_numbers(task)
-    _, lits = task_literals(plain)
+    side = side or _TaskSide.of(task, catalog)
+    lits, api = side.lits, side.api
     for lit in lits:
         if lit.kind not in ("path", "quoted"):
             continue
@@ -728,7 +758,6 @@ def example_values(
         else:
             take(pick, lit.text)
     calls = [p for p in slots if p.type == "call"]
-    api = {x.name for x in catalog.of_kind("python-api")}
     for m in re.finditer(r"\b([A-Za-z_]\w*)\(\)", task):
         want = m.group(1)
         if any(p.name == want for p in calls):
@@ -754,7 +783,7 @@ def example_values(
                 len(p.name) >= 8 and len(lit.text) >= 8 or os.path.commonprefix([p.name, lit.text])[3:])), None)
             if pick is not None:
                 take(pick, lit.text)
-    names = [set(r.values) for r in catalog.registries if r.values]
+    names = side.registries
     for lit in lits:
         if lit.kind not in ("word", "quoted") or not names:
             continue
@@ -789,12 +818,14 @@ def rank_candidates(
         here = [a for a in entries if a.path.startswith(wd + "/") or a.workdir == wd]
         entries = here or entries
     folder = wd.rsplit("/", 1)[-1].lower()
+    side: _TaskSide | None = None  # the task side of the examples, computed at the first one
     for a in entries:
         if a.kind == EXAMPLE:
             head, code = example_words(a)
-            pairs, warns, fit, _ = example_values(task, a, catalog)
+            side = side or _TaskSide.of(task, catalog)
+            pairs, warns, fit, _ = example_values(task, a, catalog, side)
             # the section's own title words count a bit more than its parents' ("Feature extraction > Doctest")
-            score = 2.0 * len(tw & head) + 0.5 * len(tw & _word_keys(a.name)) + 1.0 * len(tw & code) + fit
+            score = 2.0 * len(tw & head) + 0.5 * len(tw & _title_words(a.name)) + 1.0 * len(tw & code) + fit
             if any(h.path == a.path and h.start_line <= a.end_line and a.start_line <= h.end_line for h in hits[:8]):
                 score += 2.0  # the retrieved context shows this very block
             out.append((score, a, pairs, warns))
