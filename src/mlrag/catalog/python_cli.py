@@ -13,7 +13,10 @@ those readers do not see:
   option per dataclass field (default, ``metadata={"help": ...}``, ``Literal``/choices); dataclasses that are not in
   the repository (``transformers.TrainingArguments``) are recorded by name, their options are not known;
 * **hydra**: ``@hydra.main(config_path=..., config_name=...)`` -> one ``key=value`` override per leaf of the YAML
-  config, and one per config group (a folder of YAML files beside it) with its files as choices.
+  config, and one per config group (a folder of YAML files beside it) with its files as choices;
+* **sys.argv**: ``flac_dir = sys.argv[1]`` -> positional ``flac_dir`` at position 0 (``int(sys.argv[3])`` gives
+  its type), in scripts that read them with no parser at all; a module whose top-level code reads ``sys.argv``
+  runs as a script even with no ``__main__`` guard.
 """
 
 from __future__ import annotations
@@ -76,9 +79,17 @@ def _clean_type(t: Any) -> str | None:
     )
 
 
+def _reads_argv(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Attribute) and n.attr == "argv" and dotted_name(n) == "sys.argv"
+               for n in ast.walk(node))  # fmt: skip
+
+
 def runs_as_main(tree: ast.Module) -> bool:
-    """True when the module has an ``if __name__ == "__main__":`` block or calls a parser at module level."""
+    """True when the module has an ``if __name__ == "__main__":`` block, calls a parser at module level or reads
+    ``sys.argv`` in its top-level code."""
     for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _reads_argv(node):
+            return True
         if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test):
             return True
         if isinstance(node, (ast.Expr, ast.Assign)) and isinstance(getattr(node, "value", None), ast.Call):
@@ -86,6 +97,37 @@ def runs_as_main(tree: ast.Module) -> bool:
             if name in ("parse_args", "parse_known_args", "run", "Fire", "main", "app", "cli"):
                 return True
     return False
+
+
+# ------------------------------------------------------------------------------------------------ sys.argv
+
+_ARGV_TYPES = {"int": "int", "float": "float"}
+_PATHY = ("dir", "path", "file", "folder", "root", "json", "csv", "pickle", "txt")
+
+
+def argv_params(tree: ast.Module) -> tuple[Param, ...]:
+    """Positionals read as ``sys.argv[N]`` (N >= 1), named by the variable they are assigned to (``argN`` when
+    none), typed by a wrapping ``int(...)`` / ``float(...)`` or as a path when the name says so."""
+    found: dict[int, Param] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+            continue
+        value, typ = node.value, None
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and len(value.args) == 1:
+            typ = _ARGV_TYPES.get(value.func.id)
+            value = value.args[0] if typ else value
+        if not (isinstance(value, ast.Subscript) and dotted_name(value.value) == "sys.argv"):
+            continue
+        idx = value.slice
+        if not (isinstance(idx, ast.Constant) and isinstance(idx.value, int) and idx.value >= 1):
+            continue
+        name = node.targets[0].id
+        if typ is None and any(w in name.lower() for w in _PATHY):
+            typ = "path"
+        found.setdefault(idx.value, Param(name, kind="positional", type=typ, required=True,
+                                          position=idx.value - 1, dest=name))  # fmt: skip
+    # positions with a gap (argv[2] read, argv[1] not) still keep their order
+    return tuple(found[i] for i in sorted(found))
 
 
 # ------------------------------------------------------------------------------------------------ absl
@@ -407,6 +449,7 @@ def read_cli(source: str, tree: ast.Module) -> CliSpec | None:
 
 __all__ = [
     "absl_params",
+    "argv_params",
     "borrowed_cli",
     "class_defs",
     "dataclass_params",

@@ -25,6 +25,7 @@ import difflib
 import functools
 import logging
 import os
+import posixpath
 import re
 import shlex
 from collections.abc import Collection, Sequence
@@ -292,7 +293,9 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
 _IMAGES = frozenset({"jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff"})
 _AUDIO = frozenset({"wav", "mp3", "flac", "ogg", "m4a"})
 _VIDEO = frozenset({"mp4", "avi", "mov", "mkv", "webm"})
-_WEIGHTS = frozenset({"pt", "pth", "ckpt", "bin", "safetensors", "h5", "pkl"})
+_WEIGHTS = frozenset({"pt", "pth", "ckpt", "bin", "safetensors", "h5", "pkl", "t7"})
+#: Name or help words of an option that loads weights ("path to model that need to be loaded", --resume).
+_LOADS_WEIGHTS = frozenset({"load", "model", "checkpoint", "ckpt", "pretrained", "pretrain", "weight", "resume"})
 _TABLES = frozenset({"txt", "json", "jsonl", "csv", "tsv"})
 _SEQUENCES = frozenset({"fasta", "fa", "a3m"})
 #: File kinds whose extensions stand in for each other when a task's file replaces an example's.
@@ -322,16 +325,23 @@ def _pathlike(p: Param) -> bool:
 
 
 _HELP_OPTIONS = re.compile(r"\b(?:options?|choices?|one of|in)\s*:?\s*[\[{(]([^\]})]{1,400})[\]})]", re.I)
+#: Two or more quoted values joined by "or", commas or bars: ``either 'music' or 'text'``, ``"a", "b" or "c"``.
+_QUOTED_CHOICES = re.compile(
+    r"""(['"])[^'"\s]{1,60}\1(?:\s*(?:,\s*or|,|or|\||/)\s*(['"])[^'"\s]{1,60}\2)+""", re.I
+)
 
 
 @functools.lru_cache(maxsize=8192)
 def help_options(p: Param) -> frozenset[str]:
-    """The values an option's help lists ("task name, options:[long_term_forecast, classification]"),
-    normalised: a hint, not a rule (such lists are often incomplete)."""
+    """The values an option's help lists ("task name, options:[long_term_forecast, classification]", "either
+    'music' or 'text'"), normalised: a hint, not a rule (such lists are often incomplete)."""
     m = _HELP_OPTIONS.search(p.help)
-    if m is None:
+    if m is not None:
+        return frozenset(_norm(x.split(":")[0]) for x in re.split(r"[,;|]", m.group(1)) if _norm(x.split(":")[0]))
+    q = _QUOTED_CHOICES.search(p.help)
+    if q is None:
         return frozenset()
-    return frozenset(_norm(x.split(":")[0]) for x in re.split(r"[,;|]", m.group(1)) if _norm(x.split(":")[0]))
+    return frozenset(_norm(v) for v in re.findall(r"""['"]([^'"\s]{1,60})['"]""", q.group(0)) if _norm(v))
 
 
 def _fits(p: Param, lit: Literal) -> bool:
@@ -439,6 +449,9 @@ def exact_names(p: Param) -> set[str]:
     return out
 
 
+_REMAINDER = frozenset({"argparse.REMAINDER", "REMAINDER", "..."})
+
+
 def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], list[str], float]:
     """Deterministic binding of the task's literals to ``affordance``'s parameters.
 
@@ -448,7 +461,9 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
     task = plain_numbers(task)
     words, lits = task_literals(task)
     clauses = _clauses(task, words)
-    params = [p for p in affordance.params if p.kind != "kwarg" or not p.name.startswith("**")]
+    # ``**kwargs`` and ``nargs=argparse.REMAINDER`` ("opts": config overrides as KEY VALUE pairs) take no literal
+    params = [p for p in affordance.params
+              if not (p.kind == "kwarg" and p.name.startswith("**")) and p.nargs not in _REMAINDER]  # fmt: skip
     spelled = set().union(*(exact_names(p) for p in params)) if params else set()
     # a literal that spells an option ("pool_ratio") or names it ("the model") is not a value
     lits = [lit for lit in lits if lit.kind != "word" or _norm(lit.text) not in spelled]
@@ -485,6 +500,8 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
                 near += 0.5  # the path names the option: data/train.json for --train_file, --data
             if lit.kind == "path" and _ext(lit.text) in names | extra:
                 near += 0.5  # its extension names it: seqs.fasta for fasta_file, a .csv for "manifest (csv)"
+            if lit.kind in ("path", "quoted") and _ext(lit.text) in _WEIGHTS and (names | extra) & _LOADS_WEIGHTS:
+                near += 1.0  # a weights file goes to the option that loads a model, not to any --file_path
             if near <= 0 and key not in listed[pi]:  # a value its help lists is a candidate, as a choice is
                 continue
             pathlike = _pathlike(p)
@@ -532,6 +549,18 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
             bound[outs.pop()] = lit.text
             used_lit.add(k)
             total += 0.3
+    # a path the task gives that no option's name claimed (not after "into"/"to") goes to the one open option
+    # that reads a file: --file_path when --load_path took the weights and --output is an output
+    ins = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
+           and p.kind != "positional" and _pathlike(p) and not param_words(p) & _OUTPUT_WORDS]  # fmt: skip
+    own_file = posixpath.basename(affordance.path)
+    free = [k for k, lit in enumerate(lits) if k not in used_lit and lit.kind == "path"
+            and posixpath.basename(lit.text) != own_file
+            and (lit.pos == 0 or words[lit.pos - 1].lower() not in ("into", "to"))]  # fmt: skip
+    if len(ins) == 1 and len(free) == 1 and _fits(params[ins[0]], lits[free[0]]):
+        bound[ins[0]] = lits[free[0]].text
+        used_lit.add(free[0])
+        total += 0.2
     # a quoted sentence that no option's name claimed goes to the one option that takes free text (a prompt)
     texts = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
              and param_words(p) & _TEXT_OPTION and not _pathlike(p)]  # fmt: skip
@@ -580,6 +609,7 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
         if k not in used_lit
         and lit.kind in ("number", "quoted", "path")
         and lit.text not in {v for v in bound.values()}
+        and posixpath.basename(lit.text) != posixpath.basename(affordance.path)  # the task names the script
     ]
     for pi, p in enumerate(params):
         if p.required and pi not in bound and p.default is None:
@@ -883,6 +913,12 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
     else:
         cmd = " ".join([*env, a.run, *args]) if a.kind == "shell-script" else " ".join([a.run, *args])
     if a.workdir and a.workdir != caller:
+        below = not caller or a.workdir.startswith(caller + "/")
+        if a.kind == "python-script" and not a.invoked_by and below:
+            # no README line says where it runs from: Python puts the script's own folder on sys.path, so from
+            # an ancestor folder the caller is in, ``python scripts/x.py`` runs it as ``cd scripts`` would
+            rel = posixpath.relpath(a.path, caller or ".")
+            return " ".join([f"python {shlex.quote(rel)}", *a.run.split()[2:], *args])
         return f"cd {shlex.quote(a.workdir)} && {cmd}"
     return cmd
 
