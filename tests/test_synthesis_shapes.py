@@ -79,3 +79,56 @@ def test_a_script_no_readme_runs_is_run_from_the_callers_ancestor_folder() -> No
     cat = build_catalog({**GEN, "README.md": "Run it:\n\n```\ncd gen\npython track.py --modal text\n```\n"}.items())
     b = synthesize(TASK, cat, workdir="", output_type="bash")
     assert b is not None and render(b, "")[0].startswith("cd gen && python track.py")
+
+
+SCENES = {
+    "run.py": (
+        "import argparse\n"
+        "from nets import NET_models\n"
+        "p = argparse.ArgumentParser()\n"
+        "p.add_argument('--config', is_config_file=True, help='config file path')\n"
+        "p.add_argument('--model', type=str, choices=list(NET_models), default='Net-S/2')\n"
+        "p.add_argument('--ckpt', type=str, default=None, help='Optional path to a checkpoint')\n"
+        "p.add_argument('--datadir', type=str, default='./data', help='input data directory')\n"
+        "p.add_argument('--model_dir', type=str, default=None, help='where models are cached')\n"
+        "p.add_argument('audio', nargs='+', type=str, help='audio file(s) to transcribe')\n"
+        "p.add_argument('--language', type=str, default=None, help='spoken language')\n"
+        "p.add_argument('--no-cuda', action='store_true', default=False, help='Disables CUDA training.')\n"
+        "p.add_argument('--fastmode', action='store_true', default=False, help='Validate during training pass.')\n"
+        "p.add_argument('--cfg-scale', type=float, default=4.0)\n"
+        "args = p.parse_args()\n"
+    ),
+    "nets.py": "NET_models = {'Net-S/2': 1, 'Net-B/4': 2}\n",
+    "configs/fern.txt": "expname = fern\n",
+    "configs/lego.txt": "expname = lego\n",
+}
+
+
+def _pairs(task: str) -> dict[str, str]:
+    cat = build_catalog(SCENES.items())
+    b = synthesize(task, cat, output_type="bash")
+    assert b is not None and b.affordance.path == "run.py"
+    return {p.name: v for p, v in b.values}
+
+
+def test_config_files_of_the_repository_are_values_of_config_options() -> None:
+    cat = build_catalog(SCENES.items())
+    entry = cat.get("config-files:configs")
+    assert entry is not None and entry.values == ("configs/fern.txt", "configs/lego.txt")
+    assert _pairs("Train on the lego scene with run.py on clip.wav")["--config"] == "configs/lego.txt"
+    # no file named, no config; a plain English word is no config file
+    assert "--config" not in _pairs("Train with the provided config on clip.wav with run.py")
+
+
+def test_registry_names_weights_languages_flags_and_absolute_paths() -> None:
+    task = ("With run.py, run my Net-B/4 from the checkpoint at /models/run-B-4/ckpt/0400.pt on the French "
+            "recording talk.mp3 on the CPU only, in fast mode, with a cfg scale of 6.0")  # fmt: skip
+    got = _pairs(task)
+    assert got["--model"] == "Net-B/4"  # a name the NET_models table holds, though choices=list(...) is unread
+    assert got["--ckpt"] == "/models/run-B-4/ckpt/0400.pt"  # whole, with its leading "/" and its hyphens
+    assert got["audio"] == "talk.mp3" and "--model_dir" not in got  # a folder option takes no .mp3
+    assert got["--language"] == "French"
+    assert got["--no-cuda"] == "" and got["--fastmode"] == ""
+    assert got["--cfg-scale"] == "6.0"  # "cfg" here is classifier-free guidance, not a config file
+    for p, v in got.items():  # every option is the script's own, every value the task's
+        assert f"'{p}'" in SCENES["run.py"] and v in task

@@ -32,6 +32,7 @@ AFFORDANCE_KINDS = (
     "python-api",  # a public function or class of the repository's package, called from Python
     "python-example",  # a Python usage example of the documentation (README code block), adapted to a task
     "registry",  # a table of names (models, datasets) that other calls look up
+    "config-files",  # a folder of config files (configs/flower.txt) that options such as --config take
 )
 
 #: Parameter kinds: how a value reaches the affordance.
@@ -124,7 +125,7 @@ class Affordance:
         params: what can be given to it.
         summary: the description or docstring's first line.
         signature: a Python signature (``build(name, pretrained=False)``), for ``python-api``.
-        values: the registered names, for ``registry`` entries.
+        values: the registered names, for ``registry`` entries; the repo-relative files, for ``config-files``.
         invoked_by: ``path:start-end`` of README/shell lines that run it.
     """
 

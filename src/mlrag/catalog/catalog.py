@@ -54,12 +54,36 @@ _EXAMPLE_DOCS = (".md", ".markdown", ".rst", ".ipynb")
 MAX_SOURCE_CHARS = 2_000_000  # a "script" larger than this is generated or data; skipped
 
 
+#: Folders whose files are configs a script's ``--config`` takes, and the extensions such files have.
+_CONFIG_DIRS = frozenset({"config", "configs", "cfg", "cfgs", "conf", "confs"})
+_CONFIG_EXT = (".yaml", ".yml", ".txt", ".json", ".cfg", ".ini", ".toml", ".py")
+
+
+def config_file(path: str) -> bool:
+    """Whether ``path`` is a config file: in a folder named config(s)/cfg(s)/conf(s), with a config extension."""
+    parts = path.lower().split("/")
+    return path.endswith(_CONFIG_EXT) and any(d in _CONFIG_DIRS for d in parts[:-1]) and parts[-1] != "__init__.py"
+
+
 def wanted(path: str) -> bool:
-    """True for the files the catalog reads (code, shell, make, packaging, hydra YAML, READMEs/docs)."""
+    """True for the files the catalog reads (code, shell, make, packaging, hydra YAML, READMEs/docs, configs)."""
     name = path.rsplit("/", 1)[-1]
     return (
         path.endswith((".py", *_SHELL, *_YAML, *_DOCS)) or name in _MAKE or name.endswith(".mk") or name in _PACKAGING
-    )
+        or config_file(path)
+    )  # fmt: skip
+
+
+def _config_entries(paths: Iterable[str]) -> list[Affordance]:
+    """One ``config-files`` entry per folder of config files, its files as ``values`` (names only are kept)."""
+    folders: dict[str, list[str]] = {}
+    for path in sorted(p for p in paths if config_file(p)):
+        folders.setdefault(posixpath.dirname(path), []).append(path)
+    return [
+        Affordance(id=f"config-files:{folder}", kind="config-files", name=folder, path=files[0],
+                   framework="files", values=tuple(files))  # fmt: skip
+        for folder, files in folders.items()
+    ]
 
 
 def read_sources(root: Path, files: Iterable[Any]) -> Iterator[tuple[str, str]]:
@@ -244,6 +268,7 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
             except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as e:  # a malformed notebook
                 skipped.append(f"{path}: examples not read ({type(e).__name__})")
     entries += _module_entries(trees, specs, names)
+    entries += _config_entries(names)
     return Catalog(sort_entries(_place(entries, src)), skipped=tuple(skipped))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
+import re
 from dataclasses import replace
 
 from ..chunking.cli_ast import NOT_LITERAL, Values, dotted_name, keywords
@@ -150,6 +151,10 @@ def _api(path: str, mod: str, name: str, node: ast.AST, sig: str, params: tuple[
     )
 
 
+#: Lower-case module-level dicts that are name tables by their names: ``DiT_models = {"DiT-XL/2": ...}``.
+_TABLE_NAME = re.compile(r"(?:^|_)(?:models?|registry|zoo|archs?|backbones?|datasets?|encoders?)$", re.I)
+
+
 def registry_affordances(
     path: str, tree: ast.Module, sources: set[str] | None = None, decorators: bool = True
 ) -> list[Affordance]:
@@ -161,7 +166,7 @@ def registry_affordances(
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
-            if not (name.isupper() and len(name) > 1):
+            if not (name.isupper() and len(name) > 1 or _TABLE_NAME.search(name) and isinstance(node.value, ast.Dict)):
                 continue
             names = _table_names(node.value, v)
             if len(names) >= 2:

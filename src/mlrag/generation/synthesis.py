@@ -102,7 +102,8 @@ _FILE = re.compile(
     r"|bmp|tiff?|webp|wav|mp3|flac|mp4|avi|mov|mkv|fasta|fa|a3m|pdb|cif|emb|py|sh|zip|tar|gz)$",
     re.I,
 )
-_WORD = re.compile(r"[A-Za-z0-9_][\w.+/-]*[\w/]|[A-Za-z0-9]")  # a folder may end in "/": "street/"
+# a folder may end in "/" ("street/"); a path may start with "/", "./", "../" or "~/" ("/datasets/imagenet")
+_WORD = re.compile(r"(?:(?<![\w/.~])(?:~|\.{1,2})?/)?[A-Za-z0-9_][\w.+/-]*[\w/]|[A-Za-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,10 @@ def plain_numbers(task: str) -> str:
     task = re.sub(r"(?<=[A-Za-z])n['’]t\b", " not", task)
     task = re.sub(r"(?<=[A-Za-z])['’](m|re|ve|ll|d)\b", lambda m: " " + _CONTRACTED[m.group(1).lower()], task)
     task = re.sub(r"(?<=[A-Za-z])['’]s\b", "", task)
-    return re.sub(r"(?<![\w.-])(\d+(?:\.\d+)?)-([A-Za-z]{3,})\b", r"\1 \2", task)
+    # "512x512 images" is an image size of 512 (a square size; inside a file name it stays as it is)
+    task = re.sub(r"(?<![\w./-])(\d{2,5})\s?[x×]\s?\1(?![\w.-])", r"\1", task)
+    # a number that starts a path segment ("results/000-DiT-B-4/...") is part of the path
+    return re.sub(r"(?<![\w./-])(\d+(?:\.\d+)?)-([A-Za-z]{3,})\b(?![\w.-]*/)", r"\1 \2", task)
 
 
 _CONTRACTED = {"m": "am", "re": "are", "ve": "have", "ll": "will", "d": "would"}
@@ -304,6 +308,8 @@ _FILE_KINDS: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
     (frozenset({"config", "cfg", "conf", "yaml", "yml", "hparam"}),
      frozenset({"yaml", "yml", "json", "py", "cfg", "conf", "ini", "toml", "txt"})),
     (frozenset({"image", "img", "picture", "photo", "pic"}), _IMAGES | _VIDEO),
+    (frozenset({"audio", "sound", "speech", "wav", "waveform"}), _AUDIO | _VIDEO),
+    (frozenset({"video", "vid"}), _VIDEO),
     (frozenset({"checkpoint", "ckpt", "weight", "pretrained", "resume"}),
      _WEIGHTS | {"npz", "index", "meta", "onnx", "tar", "data", "model"}),
 )  # fmt: skip
@@ -320,6 +326,8 @@ def _pathlike(p: Param) -> bool:
     names = param_words(p)
     said = any(w.endswith(tuple(_PATH_WORDS)) and w != "profile" for w in names)  # pdbfile, outpath, logdir
     said = said or bool(_split(p.help)[:1] and _stem(_split(p.help)[0]) in _PATH_WORDS)  # help: "Path to the ..."
+    # --config takes a file (--config_name is a name, below; --cfg-scale a number)
+    said = said or bool(names & {"config", "cfg"}) and (p.type or "str") in ("str", "path") and "scale" not in names
     return p.type == "path" or said and not (names | help_words(p)) & {"name", "num", "number", "size", "count",
                                                                         "max"}
 
@@ -359,7 +367,7 @@ def _fits(p: Param, lit: Literal) -> bool:
     if t in ("int", "float") or "int" in t and "str" not in t:
         return False
     # a path is no English word ("Additionally", "image") and no sentence
-    word = lit.kind == "word" and not re.search(r"[A-Z0-9_\-./]", lit.text[1:])
+    word = lit.kind == "word" and not re.search(r"[0-9_\-./]", lit.text)  # "LLFF", "ImageNet": names, not folders
     if _pathlike(p) and (word or lit.kind == "quoted" and " " in lit.text):
         return False
     if lit.kind == "path" and help_options(p) and _norm(lit.text) not in help_options(p):
@@ -370,9 +378,11 @@ def _fits(p: Param, lit: Literal) -> bool:
         if names & _TEXT_OPTION and not names & _PATH_WORDS:
             return False
         named = {w for w in names if _FILE.search("." + w)}  # pdbfile takes a .pdb, json_file a .json
-        if named and ext not in named and not (named & {"yaml", "yml"} and ext in ("yaml", "yml")) \
-                and not (named & {"jpg", "jpeg"} and ext in ("jpg", "jpeg")):
+        kin = any(ext in f and named & f for f in _FAMILIES)  # --ckpt takes a .pt, --wav an .mp3
+        if named and ext not in named and not kin and not (named & {"yaml", "yml"} and ext in ("yaml", "yml")):
             return False
+        if names & {"dir", "directory", "folder"} and not names & {"path", "file"} and any(ext in f for f in _FAMILIES):
+            return False  # --model_dir takes a folder, not interview.mp3
         said = names | help_words(p)  # "--input: Path to an input image or a folder of images"
         for words, exts in _FILE_KINDS:
             if said & words and ext not in exts:
@@ -452,8 +462,11 @@ def exact_names(p: Param) -> set[str]:
 _REMAINDER = frozenset({"argparse.REMAINDER", "REMAINDER", "..."})
 
 
-def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], list[str], float]:
-    """Deterministic binding of the task's literals to ``affordance``'s parameters.
+def bind(
+    task: str, affordance: Affordance, registries: Sequence[Affordance] = ()
+) -> tuple[list[tuple[Param, str]], list[str], float]:
+    """Deterministic binding of the task's literals to ``affordance``'s parameters (``registries``: the
+    catalog's name tables, whose names go to the options their own names match: ``DiT_models`` -> ``--model``).
 
     Returns (bound pairs in parameter order, warnings, total score). Each literal goes to at most one
     parameter and each parameter gets at most one value (a list for ``nargs``).
@@ -467,11 +480,19 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
     spelled = set().union(*(exact_names(p) for p in params)) if params else set()
     # a literal that spells an option ("pool_ratio") or names it ("the model") is not a value
     lits = [lit for lit in lits if lit.kind != "word" or _norm(lit.text) not in spelled]
+    # the task naming the script ("with run.py") gives it no value
+    own_file = posixpath.basename(affordance.path)
+    lits = [lit for lit in lits if lit.kind != "path" or posixpath.basename(lit.text) != own_file]
     cands: list[tuple[float, int, int, str]] = []  # (score, literal index, param index, value)
     every_name = set().union(*(param_words(p) for p in params)) if params else set()
     values_at = {lit.pos for lit in lits if lit.kind != "word"}
     named_clauses = {clauses[j] for j, w in enumerate(words) if _parts(w) & every_name or _norm(w) in spelled}
     listed = [help_options(p) for p in params]
+    boost: dict[tuple[int, int], float] = {}
+    registered: dict[str, set[str]] = {}  # a registered name, normalised -> the registries' name words
+    for r in registries:
+        for v in r.values:
+            registered.setdefault(_norm(v), set()).update(_stem(w) for w in _split(r.name.rsplit(".", 1)[-1]))
     for pi, p in enumerate(params):
         names = param_words(p)
         extra = help_words(p)
@@ -488,6 +509,8 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
             if not _fits(p, lit) or (lit.kind == "word" and _stem(lit.text) in names):
                 continue
             key = _norm(lit.text)
+            if key in registered and _pathlike(p):
+                continue  # a registered name ("DiT-B/4") is no folder, though it has a "/"
             if lit.kind == "word" and key not in listed[pi] and any(key in other for other in listed):
                 continue  # another option's help lists it ("classification" is a task_name, not a model)
             plain = lit.kind == "word" and not _namelike(lit.text, _sentence_start(task, words, lit.pos))
@@ -500,8 +523,17 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
                 near += 0.5  # the path names the option: data/train.json for --train_file, --data
             if lit.kind == "path" and _ext(lit.text) in names | extra:
                 near += 0.5  # its extension names it: seqs.fasta for fasta_file, a .csv for "manifest (csv)"
-            if lit.kind in ("path", "quoted") and _ext(lit.text) in _WEIGHTS and (names | extra) & _LOADS_WEIGHTS:
-                near += 1.0  # a weights file goes to the option that loads a model, not to any --file_path
+            if lit.kind in ("path", "quoted") and _ext(lit.text) in _WEIGHTS:
+                # a weights file goes to the option that loads one (--ckpt, --load_path), not to any --file_path;
+                # less to one that only says "model" (--model takes a name as often)
+                near += 1.0 if names & _LOADS_WEIGHTS - {"model"} else 0.5 if (names | extra) & _LOADS_WEIGHTS else 0
+            if key in registered and names & registered[key]:
+                # a name a registry of the repository holds (DiT_models: "DiT-B/4") goes to --model; it decides
+                # which option takes the value, not how well the entry fits the task (kept out of the total)
+                boost[(li, pi)] = 1.5
+                near += 1.5
+            if lit.kind == "word" and lit.text.lower() in LANGUAGES and names & {"language", "lang"}:
+                near += 1.0  # "the French recording" for --language (a list of names the catalog cannot read)
             if near <= 0 and key not in listed[pi]:  # a value its help lists is a candidate, as a choice is
                 continue
             pathlike = _pathlike(p)
@@ -517,12 +549,19 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
             cands.append((near + bonus, li, pi, value))
     flags: list[tuple[Param, str]] = []
     stems = {_stem(w) for w in words}
+    pairs_said = {_norm(a + b) for a, b in zip(words, words[1:])}
     for p in params:
         if p.is_flag:
             flag_words = {_stem(w) for w in _split(p.name)} - {"no", "use", "enable", "do"}
             said = all(any(t == n or (len(n) >= 4 and t.startswith(n)) for t in stems) for n in flag_words)
+            # one spelling written as two words: "fast mode" for --fastmode, "render only" for --renderonly
+            joined = _norm("".join(w for w in _split(p.name) if w not in ("no", "use", "enable", "do")))
+            said = said or len(joined) >= 6 and joined in pairs_said
+            off_gpu = bool({_stem(w) for w in _split(p.name)} & {"no", "disable"} and flag_words & {"gpu", "cuda"})
             if flag_words and said and not flag_words <= {"gpu", "cuda"}:
                 flags.append((p, ""))
+            elif off_gpu and "cpu" in stems:
+                flags.append((p, ""))  # "on the CPU only": --no-cuda, --disable_gpu
             elif _help_said(p.help, words):
                 flags.append((p, ""))  # --fp16 "half precision": the task says its help's words together
     cands.sort(key=lambda c: (-c[0], c[1], c[2]))
@@ -538,7 +577,7 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
         if li >= 0:
             used_lit.update(range(li, li + len(value.split())) if lits[li].kind == "number" else (li,))
         bound[pi] = value
-        total += score
+        total += score - boost.get((li, pi), 0.0)
     # a path written after "into"/"to" that no option's name claimed goes to the one open output option
     outs = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
             and param_words(p) & _OUTPUT_WORDS]  # fmt: skip
@@ -553,7 +592,6 @@ def bind(task: str, affordance: Affordance) -> tuple[list[tuple[Param, str]], li
     # that reads a file: --file_path when --load_path took the weights and --output is an output
     ins = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
            and p.kind != "positional" and _pathlike(p) and not param_words(p) & _OUTPUT_WORDS]  # fmt: skip
-    own_file = posixpath.basename(affordance.path)
     free = [k for k, lit in enumerate(lits) if k not in used_lit and lit.kind == "path"
             and posixpath.basename(lit.text) != own_file
             and (lit.pos == 0 or words[lit.pos - 1].lower() not in ("into", "to"))]  # fmt: skip
@@ -876,7 +914,7 @@ def rank_candidates(
             score += 2.0
         if folder and a.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower() == folder:
             score += 1.0  # the script named after its folder (implementations/dragan/dragan.py) is its main one
-        pairs, warns, bscore = bind(task, a)
+        pairs, warns, bscore = bind(task, a, catalog.registries)
         score += bscore
         score -= 1.0 * sum(1 for w in warns if " is required by " in w)
         if not a.params and a.kind == "python-script":
@@ -913,8 +951,7 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
     else:
         cmd = " ".join([*env, a.run, *args]) if a.kind == "shell-script" else " ".join([a.run, *args])
     if a.workdir and a.workdir != caller:
-        below = not caller or a.workdir.startswith(caller + "/")
-        if a.kind == "python-script" and not a.invoked_by and below:
+        if run_dir(a, caller) == caller:
             # no README line says where it runs from: Python puts the script's own folder on sys.path, so from
             # an ancestor folder the caller is in, ``python scripts/x.py`` runs it as ``cd scripts`` would
             rel = posixpath.relpath(a.path, caller or ".")
@@ -1111,7 +1148,54 @@ def synthesize(
         pairs = [*pairs, *documented]
         filled = {p.name for p, _ in documented}
         warns = [w for w in warns if not any(w.startswith(f"{n} is required by ") for n in filled)]
+    if a.kind in RUNNABLE and a.framework != "hydra":
+        pairs = [*pairs, *config_value(task, a, pairs, catalog, workdir)]
     return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked))
+
+
+_CONFIG_WORDS = frozenset({"config", "cfg", "conf", "configuration"})
+_GENERIC_STEMS = frozenset({"config", "configs", "cfg", "default", "base", "train", "test", "file", "model", "run"})
+
+
+def run_dir(a: Affordance, caller: str = "") -> str:
+    """The folder ``render_bash`` runs ``a`` from, for the caller's ``workdir``."""
+    caller = caller.strip("/").removeprefix("./")
+    below = not caller or a.workdir.startswith(caller + "/")
+    if not a.workdir or a.workdir == caller or a.kind == "python-script" and not a.invoked_by and below:
+        return caller
+    return a.workdir
+
+
+def config_value(
+    task: str, a: Affordance, pairs: Sequence[tuple[Param, str]], catalog: Catalog, caller: str = ""
+) -> list[tuple[Param, str]]:
+    """The repository's config file the task names ("the flower scene" -> ``configs/flower.txt``) for the open
+    ``--config``-like option of ``a``, as a path from where the command runs; [] when the task names none or
+    several equally. A file is named when its stem is a task word or two or three task words run together;
+    files in the folder of the option's default, then files whose folders the task also names, come first."""
+    taken = {p.name for p, _ in pairs}
+    opts = [p for p in a.params if p.name not in taken and not p.is_flag and not p.choices
+            and p.kind in ("option", "positional") and param_words(p) & _CONFIG_WORDS and _pathlike(p)]  # fmt: skip
+    files = [f for c in catalog.of_kind("config-files") for f in c.values]
+    if len(opts) != 1 or not files:
+        return []
+    words = words_of(plain_numbers(task))
+    grams = {_norm("".join(words[i : i + n])) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
+    stems = {_stem(w) for w in words}
+    home = posixpath.dirname(opts[0].default or "")
+    scored = []
+    for f in files:
+        stem = _norm(posixpath.splitext(posixpath.basename(f))[0])
+        if len(stem) < 3 or stem in _GENERIC_STEMS or stem not in grams:
+            continue
+        folder = sum(1 for w in _split(posixpath.dirname(f)) if _stem(w) in stems and w not in _CONFIG_WORDS)
+        scored.append((home != "" and posixpath.dirname(f).endswith(home), folder, -f.count("/"), f))
+    if not scored:
+        return []
+    scored.sort(reverse=True)
+    if len(scored) > 1 and scored[0][:3] == scored[1][:3]:
+        return []  # configs/a/flower.yaml and configs/b/flower.yaml: the task does not say which
+    return [(opts[0], posixpath.relpath(scored[0][3], run_dir(a, caller) or "."))]
 
 
 _PLACEHOLDER = re.compile(r"[$<>{}]|/path/to|\bpath/to\b|\.\.\.|^x+$", re.I)
