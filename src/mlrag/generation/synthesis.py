@@ -28,7 +28,7 @@ import os
 import posixpath
 import re
 import shlex
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
@@ -462,11 +462,21 @@ def exact_names(p: Param) -> set[str]:
 _REMAINDER = frozenset({"argparse.REMAINDER", "REMAINDER", "..."})
 
 
+def registered_names(registries: Sequence[Affordance]) -> dict[str, frozenset[str]]:
+    """Each name the catalog's name tables hold, normalised, with the tables' name words (``DiT_models``:
+    dit, model), for ``bind``."""
+    out: dict[str, set[str]] = {}
+    for r in registries:
+        for v in r.values:
+            out.setdefault(_norm(v), set()).update(_stem(w) for w in _split(r.name.rsplit(".", 1)[-1]))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
 def bind(
-    task: str, affordance: Affordance, registries: Sequence[Affordance] = ()
+    task: str, affordance: Affordance, registered: Mapping[str, AbstractSet[str]] | None = None
 ) -> tuple[list[tuple[Param, str]], list[str], float]:
-    """Deterministic binding of the task's literals to ``affordance``'s parameters (``registries``: the
-    catalog's name tables, whose names go to the options their own names match: ``DiT_models`` -> ``--model``).
+    """Deterministic binding of the task's literals to ``affordance``'s parameters (``registered``: from
+    ``registered_names``; a name a table holds goes to the option its own name matches: ``--model``).
 
     Returns (bound pairs in parameter order, warnings, total score). Each literal goes to at most one
     parameter and each parameter gets at most one value (a list for ``nargs``).
@@ -489,10 +499,7 @@ def bind(
     named_clauses = {clauses[j] for j, w in enumerate(words) if _parts(w) & every_name or _norm(w) in spelled}
     listed = [help_options(p) for p in params]
     boost: dict[tuple[int, int], float] = {}
-    registered: dict[str, set[str]] = {}  # a registered name, normalised -> the registries' name words
-    for r in registries:
-        for v in r.values:
-            registered.setdefault(_norm(v), set()).update(_stem(w) for w in _split(r.name.rsplit(".", 1)[-1]))
+    registered = registered or {}
     for pi, p in enumerate(params):
         names = param_words(p)
         extra = help_words(p)
@@ -887,6 +894,7 @@ def rank_candidates(
         entries = here or entries
     folder = wd.rsplit("/", 1)[-1].lower()
     side: _TaskSide | None = None  # the task side of the examples, computed at the first one
+    registered = registered_names(catalog.registries)
     for a in entries:
         if a.kind == EXAMPLE:
             head, code = example_words(a)
@@ -914,7 +922,7 @@ def rank_candidates(
             score += 2.0
         if folder and a.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower() == folder:
             score += 1.0  # the script named after its folder (implementations/dragan/dragan.py) is its main one
-        pairs, warns, bscore = bind(task, a, catalog.registries)
+        pairs, warns, bscore = bind(task, a, registered)
         score += bscore
         score -= 1.0 * sum(1 for w in warns if " is required by " in w)
         if not a.params and a.kind == "python-script":
