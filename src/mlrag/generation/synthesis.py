@@ -600,7 +600,6 @@ def bind(
     ins = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
            and p.kind != "positional" and _pathlike(p) and not param_words(p) & _OUTPUT_WORDS]  # fmt: skip
     free = [k for k, lit in enumerate(lits) if k not in used_lit and lit.kind == "path"
-            and posixpath.basename(lit.text) != own_file
             and (lit.pos == 0 or words[lit.pos - 1].lower() not in ("into", "to"))]  # fmt: skip
     if len(ins) == 1 and len(free) == 1 and _fits(params[ins[0]], lits[free[0]]):
         bound[ins[0]] = lits[free[0]].text
@@ -654,7 +653,6 @@ def bind(
         if k not in used_lit
         and lit.kind in ("number", "quoted", "path")
         and lit.text not in {v for v in bound.values()}
-        and posixpath.basename(lit.text) != posixpath.basename(affordance.path)  # the task names the script
     ]
     for pi, p in enumerate(params):
         if p.required and pi not in bound and p.default is None:
