@@ -200,3 +200,15 @@ def test_entry_points_table_shows_the_example_briefly(catalog) -> None:  # type:
     assert f"defined at {cap.location}" in text and "| from PIL import Image" in text
     assert "values: " in text and "'docs/cat.jpg'" in text and "load_captioner()" in text
     assert len(text.splitlines()) <= 12  # the first lines of code, not the whole block
+
+
+def test_code_written_inside_a_blockquote_is_an_example_and_doctests_keep_their_prompts() -> None:
+    doc = (
+        "# Kit\n\n## Classify\n\n> Load the classifier:\n> ```python\n> from kit.models import PointNet\n"
+        "> model = PointNet(emb_dims=512)\n> ```\n\n```python\n>>> from kit import grid\n>>> grid(3)\n```\n"
+    )
+    got = example_affordances("README.md", doc)
+    assert [a.start_line for a in got] == [6, 11]  # provenance: the lines of the original file
+    assert got[0].run == "from kit.models import PointNet\nmodel = PointNet(emb_dims=512)\n"
+    assert "Load the classifier" in got[0].summary
+    assert got[1].run == "from kit import grid\ngrid(3)\n"

@@ -153,3 +153,15 @@ def test_huge_k_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         main(["search", str(repo), "q", "-k", str(10**12), *FAKE])
     err = capsys.readouterr().err
     assert e.value.code == 2 and "-k" in err and "Traceback" not in err
+
+
+def test_a_byte_order_mark_is_not_text_of_the_file(tmp_path: Path) -> None:
+    import mlrag
+
+    repo = _repo(tmp_path)
+    src = "# (c) someone\nimport argparse\np = argparse.ArgumentParser()\np.add_argument('--seed', type=int)\n"
+    (repo / "gen.py").write_bytes(b"\xef\xbb\xbf" + src.encode())
+    files = {f.path: f for f in walk_repo(repo)}
+    assert files["gen.py"].text == src
+    gen = next(a for a in mlrag.affordances(repo).of_kind("python-script") if a.path == "gen.py")
+    assert [p.name for p in gen.params] == ["--seed"]

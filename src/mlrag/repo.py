@@ -283,7 +283,7 @@ def walk_repo(root: Path, config: WalkConfig | None = None, report: WalkReport |
                 report.skipped[rel] = f"over {config.max_file_bytes} bytes"
                 continue
             try:
-                text = data.decode("utf-8")
+                text = data.decode("utf-8-sig")  # a leading byte-order mark is not text (Windows editors write one)
             except UnicodeDecodeError:
                 report.skipped[rel] = "not UTF-8"
                 log.info("skip %s: not UTF-8 text", rel)

@@ -100,7 +100,7 @@ def read_sources(root: Path, files: Iterable[Any]) -> Iterator[tuple[str, str]]:
             if root.resolve() not in target.parents or not target.is_file():
                 continue
             try:
-                text = target.read_text(encoding="utf-8", errors="replace")
+                text = target.read_text(encoding="utf-8-sig", errors="replace")
             except OSError as e:
                 log.info("affordances: skip %s (%s)", path, e.strerror or e)
                 continue

@@ -34,6 +34,7 @@ MAX_EXAMPLE_LINES = 150
 MAX_SLOTS = 64
 _BUILTINS = set(dir(builtins))
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+-]*)")
+_QUOTE = re.compile(r"^[ \t]{0,3}>[ \t]?")
 _NOT_PYTHON = {"bash", "sh", "shell", "console", "zsh", "yaml", "yml", "json", "text", "txt", "cpp", "c", "js",
                "javascript", "html", "latex", "tex", "bibtex", "toml", "ini", "cmd", "powershell", "diff",
                "r"}  # fmt: skip
@@ -185,6 +186,31 @@ def _lead(lines: Sequence[str], blocks: Sequence[Block], k: int) -> str:
     return ""
 
 
+def unquote(lines: Sequence[str]) -> list[str]:
+    """``lines`` with one level of markdown blockquote (``> ``) removed outside fenced code, line for line, so that
+    a code block written inside a quote ("> ```python") is read as code. Lines inside an unquoted fence keep their
+    ``>`` (a doctest's ``>>>``, a shell prompt).
+
+    Example:
+        >>> unquote(["> ```python\n", "> import x\n", "> ```\n", "```\n", ">>> f()\n", "```\n"])
+        ['```python\n', 'import x\n', '```\n', '```\n', '>>> f()\n', '```\n']
+    """
+    out: list[str] = []
+    fence = ""
+    for line in lines:
+        m = _FENCE.match(line)
+        if fence:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2):
+                fence = ""
+            out.append(line)
+        elif m:
+            fence = m.group(1)
+            out.append(line)
+        else:
+            out.append(_QUOTE.sub("", line, count=1))
+    return out
+
+
 def example_affordances(path: str, text: str) -> list[Affordance]:
     """The Python examples of one documentation file (``.md``, ``.rst``, ``.ipynb``)."""
     if path.endswith(".ipynb"):
@@ -198,7 +224,11 @@ def example_affordances(path: str, text: str) -> list[Affordance]:
         blocks = scan_markdown(lines)
     else:
         lines = text.splitlines(keepends=True)
-        blocks = scan_rst(lines) if path.endswith(".rst") else scan_markdown(lines)
+        if path.endswith(".rst"):
+            blocks = scan_rst(lines)
+        else:
+            lines = unquote(lines)
+            blocks = scan_markdown(lines)
     _, paths = heading_nodes(blocks, len(lines))
     heading = ""
     seen: list[tuple[ast.Module, str]] = []  # earlier Python blocks of the file, for the names they define
