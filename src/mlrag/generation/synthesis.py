@@ -103,7 +103,13 @@ _FILE = re.compile(
     re.I,
 )
 # a folder may end in "/" ("street/"); a path may start with "/", "./", "../" or "~/" ("/datasets/imagenet")
-_WORD = re.compile(r"(?:(?<![\w/.~])(?:~|\.{1,2})?/)?[A-Za-z0-9_][\w.+/-]*[\w/]|[A-Za-z0-9]")
+# a URL is one word ("https://host/a.pkl"), and so is a list of numbers written without spaces ("10,20,30")
+_WORD = re.compile(
+    r"(?<![\w/])(?:https?|s3|gs|ftp)://[\w.~:/?#@!$&*+=%,;-]*[\w/]"
+    r"|(?<![\w.,])\d+(?:\.\d+)?(?:,\d+(?:\.\d+)?)+(?![\w.,]*\w)"
+    r"|(?:(?<![\w/.~])(?:~|\.{1,2})?/)?[A-Za-z0-9_][\w.+/-]*[\w/]|[A-Za-z0-9]"
+)
+_URL = re.compile(r"(?:https?|s3|gs|ftp)://", re.I)
 
 
 @dataclass(frozen=True)
@@ -153,13 +159,21 @@ def param_words(p: Param) -> frozenset[str]:
             for suffix in ("file", "path", "dir"):  # pdbfile: a pdb file; outpath: an out path
                 if w.endswith(suffix) and len(w) > len(suffix) + 1:
                     out.update({_stem(w[: -len(suffix)]), suffix})
+                    for piece in (w[: -len(suffix)], suffix):  # outdir: an output folder
+                        out.update(_stem(x) for x in ABBREVIATIONS.get(piece, ()))
             out.update(_stem(x) for x in ABBREVIATIONS.get(w, ()) + ABBREVIATIONS.get(_stem(w), ()))
+            for prefix in _PREFIXES:  # outscale: the output scale; maxlen: the maximum length
+                if w.startswith(prefix) and len(w) >= len(prefix) + 3 and w[len(prefix)].isalpha():
+                    rest = w[len(prefix) :]
+                    out.update({_stem(rest), *(_stem(x) for x in ABBREVIATIONS.get(prefix, ()))})
             if len(w) > 4 and w[0] == "n" and w[1] not in "aeiou":  # ngpus, nepochs: the count of gpus, epochs
                 out.add(_stem(w[1:]))
     out -= {"no", "use", "enable", "num", "n", "number", "is", "do", "s"}
     return frozenset(out)
 
 
+#: Prefixes that option names glue to a word ("outscale", "maxlen", "numlayers", "imgsize", "testbatch").
+_PREFIXES = ("out", "in", "num", "max", "min", "img", "init", "total", "train", "test", "val", "eval")
 _GENERIC = {"num": "number", "n": "number", "nb": "number", "number": "number"}
 
 
@@ -186,6 +200,8 @@ def plain_numbers(task: str) -> str:
     task = re.sub(r"(?<=[A-Za-z])n['’]t\b", " not", task)
     task = re.sub(r"(?<=[A-Za-z])['’](m|re|ve|ll|d)\b", lambda m: " " + _CONTRACTED[m.group(1).lower()], task)
     task = re.sub(r"(?<=[A-Za-z])['’]s\b", "", task)
+    # "seeds 10 through 20" is the range 10-20
+    task = re.sub(r"(?<![\w.-])(\d+)\s+(?:through|thru)\s+(\d+)(?![\w.])", r"\1-\2", task)
     # "512x512 images" is an image size of 512 (a square size; inside a file name it stays as it is)
     task = re.sub(r"(?<![\w./-])(\d{2,5})\s?[x×]\s?\1(?![\w.-])", r"\1", task)
     # a number that starts a path segment ("results/000-DiT-B-4/...") is part of the path
@@ -211,7 +227,7 @@ def task_literals(task: str) -> tuple[list[str], list[Literal]]:
         if _NUMBER.fullmatch(w):
             lits.append(Literal(w, "number", i))
         elif "/" in w or _FILE.search(w):
-            lits.append(Literal(w, "path", i))
+            lits.append(Literal(w, "path", i))  # URLs too: a hub or download address is given where a path is
         elif w.lower() not in _FILLER or w == "A" and not _sentence_start(task, words, i):
             lits.append(Literal(w, "word", i))  # "chain A": a capital A inside a sentence is a name
     return words, sorted(lits, key=lambda lit: lit.pos)
@@ -316,6 +332,7 @@ _FILE_KINDS: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
 #: Name words of options that take free text (a prompt, a question), not a file.
 _TEXT_OPTION = frozenset({"text", "prompt", "caption", "question", "sentence", "query"})
 _PATH_WORDS = frozenset({"path", "file", "dir", "directory", "folder", "root"})
+_SAVE_WORDS = frozenset({"save", "saved", "write", "written", "store", "stored", "output", "put", "dump"})
 _OUTPUT_WORDS = frozenset({"out", "output", "save", "dest", "destination", "target", "result"})
 
 
@@ -325,7 +342,13 @@ def _pathlike(p: Param) -> bool:
     count: ``--model_name_or_path`` takes hub names too)."""
     names = param_words(p)
     said = any(w.endswith(tuple(_PATH_WORDS)) and w != "profile" for w in names)  # pdbfile, outpath, logdir
-    said = said or bool(_split(p.help)[:1] and _stem(_split(p.help)[0]) in _PATH_WORDS)  # help: "Path to the ..."
+    # help: "Path to the ...", "Input folder", "txt path for meta info"
+    said = said or any(_stem(w) in _PATH_WORDS for w in _split(p.help)[:3])
+    # a default that is a path ("datasets/DF2K/DF2K_HR", "./data", "model.pt"; not a hub or registry name with
+    # one "/": "facebook/opt-125m", "Net-S/2"): the option takes one
+    d = p.default or ""
+    said = said or bool(d) and " " not in d and (d.count("/") >= 2 or d.startswith(("./", "../", "/", "~"))
+                                                 or bool(_FILE.search(d)))  # fmt: skip
     # --config takes a file (--config_name is a name, below; --cfg-scale a number)
     said = said or bool(names & {"config", "cfg"}) and (p.type or "str") in ("str", "path") and "scale" not in names
     return p.type == "path" or said and not (names | help_words(p)) & {"name", "num", "number", "size", "count",
@@ -339,25 +362,43 @@ _QUOTED_CHOICES = re.compile(
 )
 
 
+#: Three or more names joined by bars ("cifar10 | lsun | mnist"), or in parentheses with commas ("type of network
+#: (RNN_TANH, LSTM, GRU)"): the way many help texts list what an untyped option takes.
+_BAR_LIST = re.compile(r"(?<![\w./-])\w[\w./-]*(?:[ \t]*\|[ \t]*\w[\w./-]*){2,}")
+_PAREN_LIST = re.compile(r"\(\s*(\w[\w./-]*(?:\s*,\s*\w[\w./-]*){2,})\s*\)")
+
+
 @functools.lru_cache(maxsize=8192)
-def help_options(p: Param) -> frozenset[str]:
-    """The values an option's help lists ("task name, options:[long_term_forecast, classification]", "either
-    'music' or 'text'"), normalised: a hint, not a rule (such lists are often incomplete)."""
+def help_choices(p: Param) -> tuple[str, ...]:
+    """The values an option's help lists, as the help spells them ("task name, options:[long_term_forecast,
+    classification]", "either 'music' or 'text'", "cifar10 | lsun | mnist", "(RNN_TANH, LSTM, GRU)"): a hint,
+    not a rule (such lists are often incomplete)."""
     m = _HELP_OPTIONS.search(p.help)
     if m is not None:
-        return frozenset(_norm(x.split(":")[0]) for x in re.split(r"[,;|]", m.group(1)) if _norm(x.split(":")[0]))
-    q = _QUOTED_CHOICES.search(p.help)
-    if q is None:
-        return frozenset()
-    return frozenset(_norm(v) for v in re.findall(r"""['"]([^'"\s]{1,60})['"]""", q.group(0)) if _norm(v))
+        got = [x.split(":")[0] for x in re.split(r"[,;|]", m.group(1))]
+    elif (q := _QUOTED_CHOICES.search(p.help)) is not None:
+        got = re.findall(r"""['"]([^'"\s]{1,60})['"]""", q.group(0))
+    elif (b := _BAR_LIST.search(p.help)) is not None:
+        got = b.group(0).split("|")
+    elif (c := _PAREN_LIST.search(p.help)) is not None:
+        got = c.group(1).split(",")
+    else:
+        return ()
+    return tuple(dict.fromkeys(v for v in (x.strip(" \t'\"`") for x in got) if _norm(v)))
+
+
+@functools.lru_cache(maxsize=8192)
+def help_options(p: Param) -> frozenset[str]:
+    """``help_choices``, normalised."""
+    return frozenset(_norm(v) for v in help_choices(p))
 
 
 def _fits(p: Param, lit: Literal) -> bool:
     """Whether the literal can be ``p``'s value at all: its type, and for files and paths what the option's name
     says it takes (no number, sentence or English word for a path; no ``.jpg`` for a config file)."""
     t = (p.type or "str").lower()
-    if p.is_flag or p.choices and lit.text not in p.choices:
-        return False
+    if p.is_flag or p.choices and lit.text not in p.choices or bool_valued(p):
+        return False  # a True/False option is set from the task's words (``bool_said``), never from a literal
     if lit.kind == "number":
         if t in ("int",) and not re.fullmatch(r"-?\d+", lit.text):
             return False
@@ -548,9 +589,11 @@ def bind(
             bonus = 0.5 if lit.kind == "quoted" else (1.0 if pathlike else 0.25) if lit.kind == "path" else 0.0
             if plain:  # an English-looking word is a value only right next to the option's name
                 near *= 0.6
-            if key in listed[pi]:
-                near += 1.0  # the help lists it
             value = lit.text
+            if key in listed[pi]:
+                near += 1.0  # the help lists it, and as the help spells it the script takes it ("CIFAR-10": cifar10)
+                value = next((v for v in help_choices(p) if _norm(v) == key), value) if lit.kind == "word" else value
+
             if lit.kind == "number" and (p.nargs in ("+", "*") or (p.nargs or "").isdigit()):
                 value = " ".join(_number_run(lits, li, p.nargs))
             cands.append((near + bonus, li, pi, value))
@@ -558,9 +601,16 @@ def bind(
     stems = {_stem(w) for w in words}
     pairs_said = {_norm(a + b) for a, b in zip(words, words[1:])}
     for p in params:
+        if bool_valued(p):
+            said_bool = bool_said(p, words)
+            if said_bool is not None and said_bool.lower() != (p.default or "").lower():
+                flags.append((p, said_bool))  # a default the task repeats is not written
+            continue
         if p.is_flag:
             flag_words = {_stem(w) for w in _split(p.name)} - {"no", "use", "enable", "do"}
-            said = all(any(t == n or (len(n) >= 4 and t.startswith(n)) for t in stems) for n in flag_words)
+            # "tie the weights" says --tied, "mirroring" says --mirror
+            said = all(any(t == n or len(n) >= 4 and t.startswith(n) or len(t) >= 3 and n in (t + "d", t + "ed")
+                           for t in stems) for n in flag_words)  # fmt: skip
             # one spelling written as two words: "fast mode" for --fastmode, "render only" for --renderonly
             joined = _norm("".join(w for w in _split(p.name) if w not in ("no", "use", "enable", "do")))
             said = said or len(joined) >= 6 and joined in pairs_said
@@ -587,10 +637,13 @@ def bind(
         total += score - boost.get((li, pi), 0.0)
     # a path written after "into"/"to" that no option's name claimed goes to the one open output option
     outs = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
-            and param_words(p) & _OUTPUT_WORDS]  # fmt: skip
+            and not bool_valued(p) and param_words(p) & _OUTPUT_WORDS]  # fmt: skip
     for k, lit in enumerate(lits):
         before = words[lit.pos - 1].lower() if lit.pos > 0 else ""
-        if k not in used_lit and lit.kind == "path" and before in ("into", "to") and len(outs) == 1 \
+        if before in ("in", "at", "under", "as") and lit.pos > 1 and _stem(words[lit.pos - 2]) in _SAVE_WORDS:
+            before = "into"  # "sub-images saved in datasets/x_sub", "written as out.png"
+        named = lit.kind == "word" and bool(re.search(r"[0-9_\-]", lit.text[1:]))  # "proj_out", "run-2"
+        if k not in used_lit and (lit.kind == "path" or named) and before in ("into", "to") and len(outs) == 1 \
                 and _fits(params[outs[0]], lit):
             bound[outs.pop()] = lit.text
             used_lit.add(k)
@@ -661,6 +714,36 @@ def bind(
         f for f in flags if f[0] not in [params[i] for i in bound]
     ]
     return pairs, warnings, total + 0.5 * len(flags)
+
+
+def bool_valued(p: Param) -> bool:
+    """Whether ``p`` takes a True/False value (click ``type=bool``, argparse ``type=str2bool``), not a flag."""
+    return not p.is_flag and p.kind != "positional" and "bool" in (p.type or "").lower()
+
+
+_NEGATIONS = frozenset({"not", "no", "without", "disable", "disabled", "off", "false", "never", "turn"})
+
+
+def bool_said(p: Param, words: Sequence[str]) -> str | None:
+    """``"True"`` or ``"False"`` when the task speaks of the option ("enable x-flip mirroring" for ``--mirror``;
+    "do not save the progress video" for ``--save-video``), None when it does not."""
+    name = [_stem(w) for w in _split(p.name)]
+    inverted = any(w in ("no", "disable") for w in name)
+    want = [w for w in name if w not in ("no", "use", "enable", "do", "disable")]
+    stems = [_stem(w) for w in words]
+
+    def at(n: str) -> int | None:
+        return next((i for i, t in enumerate(stems) if t == n or (len(n) >= 4 and t.startswith(n))), None)
+
+    found = [at(n) for n in want]
+    if not want or any(i is None for i in found) or want == ["gpu"] or want == ["cuda"]:
+        return None
+    first, last = min(found), max(found)  # type: ignore[type-var]
+    if last - first > 4:
+        return None
+    around = {w.lower() for w in words[max(0, first - 3) : first]} | {w.lower() for w in words[last + 1 : last + 3]}
+    off = bool(around & _NEGATIONS) and not ("turn" in around and "on" in around)
+    return "False" if off != inverted else "True"
 
 
 def _help_said(help_: str, words: Sequence[str]) -> bool:
@@ -1010,11 +1093,13 @@ def wants_python(task: str, catalog: Catalog) -> bool:
 def _task_values_held(task: str, values: Collection[str]) -> int:
     """How many of the task's numbers, quoted strings, paths and names (``resnet50``) stand among ``values``."""
     taken = {w for v in values for w in v.split()} | set(values)
+    taken |= {_norm(v) for v in taken}  # "Citeseer" is held by the choice citeseer it was bound as
     task = plain_numbers(task)
     words, lits = task_literals(task)
     return sum(
         1 for lit in lits
-        if (lit.kind != "word" or _namelike(lit.text, _sentence_start(task, words, lit.pos))) and lit.text in taken
+        if (lit.kind != "word" or _namelike(lit.text, _sentence_start(task, words, lit.pos)))
+        and (lit.text in taken or lit.kind == "word" and _norm(lit.text) in taken)
     )  # fmt: skip
 
 
