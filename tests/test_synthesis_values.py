@@ -48,8 +48,8 @@ def test_urls_seed_lists_ranges_and_names_after_into() -> None:
                     "folder cat_runs", "sample.py")  # fmt: skip
     assert got == {"--net": url, "--seeds": "3-9", "--psi": "0.5", "--outdir": "cat_runs"}
     assert url in cmd  # whole, scheme included
-    got, _ = _run(f"sample.py: seeds 1,2,5 from {url}, written to out-2", "sample.py")
-    assert got["--seeds"] == "1,2,5" and got["--outdir"] == "out-2"
+    got, _ = _run(f"sample.py: seeds 1,2,5 from {url}, written to out_2", "sample.py")
+    assert got["--seeds"] == "1,2,5" and got["--outdir"] == "out_2"
 
 
 def test_true_false_options_take_the_tasks_words_not_a_literal() -> None:

@@ -67,6 +67,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "ngpu": ("gpus",),
     "cfg": ("config",),
     "data": ("dataset",),
+    "dataset": ("data",),
     "tok": ("token", "tokenizer"),
     "max": ("maximum",),
     "min": ("minimum",),
@@ -156,8 +157,9 @@ def param_words(p: Param) -> frozenset[str]:
     for s in (*p.spellings, p.dest):
         for w in _split(s):
             out.add(_stem(w))
-            for suffix in ("file", "path", "dir"):  # pdbfile: a pdb file; outpath: an out path
-                if w.endswith(suffix) and len(w) > len(suffix) + 1:
+            # pdbfile: a pdb file; outpath: an out path; dataroot: the data root; imgsize: the image size
+            for suffix in ("file", "path", "dir", "root", "name", "size", "rate", "type", "mode"):
+                if w.endswith(suffix) and len(w) > len(suffix) + (1 if suffix in ("file", "path", "dir") else 2):
                     out.update({_stem(w[: -len(suffix)]), suffix})
                     for piece in (w[: -len(suffix)], suffix):  # outdir: an output folder
                         out.update(_stem(x) for x in ABBREVIATIONS.get(piece, ()))
@@ -582,6 +584,8 @@ def bind(
                 near += 1.5
             if lit.kind == "word" and lit.text.lower() in LANGUAGES and names & {"language", "lang"}:
                 near += 1.0  # "the French recording" for --language (a list of names the catalog cannot read)
+            if lit.kind == "word" and p.default and _shape(lit.text) == _shape(p.default) != "a" and not plain:
+                near += 0.6  # a name shaped like the default: vgg16 for --arch (default resnet18), gpt2-xl for gpt2
             if near <= 0 and key not in listed[pi]:  # a value its help lists is a candidate, as a choice is
                 continue
             pathlike = _pathlike(p)
@@ -638,11 +642,13 @@ def bind(
     # a path written after "into"/"to" that no option's name claimed goes to the one open output option
     outs = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
             and not bool_valued(p) and param_words(p) & _OUTPUT_WORDS]  # fmt: skip
-    for k, lit in enumerate(lits):
+    # paths first: "crop datasets/x into sub-images saved in datasets/x_sub" writes to datasets/x_sub
+    for k, lit in sorted(enumerate(lits), key=lambda kl: (kl[1].kind != "path", kl[0])):
         before = words[lit.pos - 1].lower() if lit.pos > 0 else ""
         if before in ("in", "at", "under", "as") and lit.pos > 1 and _stem(words[lit.pos - 2]) in _SAVE_WORDS:
             before = "into"  # "sub-images saved in datasets/x_sub", "written as out.png"
-        named = lit.kind == "word" and bool(re.search(r"[0-9_\-]", lit.text[1:]))  # "proj_out", "run-2"
+        # "proj_out", "run2" (not "to pre-train": hyphens join English words as often)
+        named = lit.kind == "word" and bool(re.search(r"[0-9_]", lit.text[1:]))
         if k not in used_lit and (lit.kind == "path" or named) and before in ("into", "to") and len(outs) == 1 \
                 and _fits(params[outs[0]], lit):
             bound[outs.pop()] = lit.text
@@ -744,6 +750,11 @@ def bool_said(p: Param, words: Sequence[str]) -> str | None:
     around = {w.lower() for w in words[max(0, first - 3) : first]} | {w.lower() for w in words[last + 1 : last + 3]}
     off = bool(around & _NEGATIONS) and not ("turn" in around and "on" in around)
     return "False" if off != inverted else "True"
+
+
+def _shape(name: str) -> str:
+    """A name's shape: letters runs as ``a``, digit runs as ``9`` (``resnet18`` and ``vgg16``: ``a9``)."""
+    return re.sub(r"[a-z]+", "a", re.sub(r"\d+", "9", name.lower()))
 
 
 def _help_said(help_: str, words: Sequence[str]) -> bool:
