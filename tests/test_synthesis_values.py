@@ -56,8 +56,8 @@ def test_true_false_options_take_the_tasks_words_not_a_literal() -> None:
     got, cmd = _run("Run sample.py on net.pkl into outs: do not save the grid, and enable flips", "sample.py")
     assert got["--save-grid"] == "False" and got["--flip"] == "True"
     assert "--save-grid False" in cmd
-    got, _ = _run("Run sample.py on net.pkl into outs, saving the grid", "sample.py")
-    assert "--save-grid" not in got and "--flip" not in got  # the default repeated is not written
+    got, _ = _run("Run sample.py on net.pkl into outs, and save the grid", "sample.py")
+    assert got["--save-grid"] == "True" and "--flip" not in got  # said, so written; not said, not written
 
 
 def test_help_lists_paths_by_default_and_glued_names() -> None:
@@ -67,3 +67,53 @@ def test_help_lists_paths_by_default_and_glued_names() -> None:
     assert got["--cell"] == "GRU"
     assert got["--input"] == "clips/day1/frames" and got["--output"] == "clips/day1/big"
     assert got["--outscale"] == "2" and "--gpu-id" not in got
+
+
+CONFIGURED = {
+    "fit.py": (
+        '"""Fit a small language model."""\n'
+        "out_dir = 'runs'\n"
+        "eval_iters = 100  # batches per evaluation\n"
+        "max_iters = 5000  # total number of training iterations\n"
+        "lr_decay_iters = 5000  # ~= max_iters\n"
+        "learning_rate = 6e-4\n"
+        "n_embd = 384\n"
+        "use_amp = True  # mixed precision\n"
+        "log_to_wandb = False  # off by default\n"
+        "device = 'cuda'  # 'cpu', 'cuda', 'cuda:1'\n"
+        "_private = 3\n"
+        "exec(open('overrides.py').read())\n"
+        "late = 1\n"
+    ),
+    "overrides.py": "import sys\nfor arg in sys.argv[1:]:\n    pass\n",
+    "config/fit_poems_char.py": "max_iters = 2000\n",
+    "config/finetune_poems.py": "learning_rate = 3e-5\n",
+    "config/fit_wiki.py": "max_iters = 600000\n",
+}
+
+
+def test_a_script_configured_by_an_exec_d_file_has_its_globals_as_options() -> None:
+    cat = build_catalog(CONFIGURED.items())
+    fit = cat.get("python-script:fit.py")
+    assert fit is not None and fit.framework == "configurator"
+    names = [p.name for p in fit.params]
+    assert names[0] == "config" and "--max_iters" in names and "--use_amp" in names
+    assert "--_private" not in names and "--late" not in names  # private, or assigned after the exec
+    by = {p.name: p for p in fit.params}
+    assert by["--max_iters"].type == "int" and by["--max_iters"].help == "total number of training iterations"
+    assert by["--use_amp"].type == "bool" and by["--learning_rate"].default == "0.0006"
+
+
+def test_configured_script_commands_use_name_equals_value_and_the_named_config_file() -> None:
+    cat = build_catalog(CONFIGURED.items())
+    b = synthesize("Fit the character-level poems model with its config on the cpu: 1500 iterations, "
+                   "128-dim embeddings, no mixed precision", cat, output_type="bash")  # fmt: skip
+    assert b is not None and b.affordance.path == "fit.py"
+    cmd = render(b)[0]
+    assert cmd.startswith("python fit.py config/fit_poems_char.py ")
+    for part in ("--max_iters=1500", "--n_embd=128", "--device=cpu", "--use_amp=False"):
+        assert part in cmd
+    assert "--eval_iters" not in cmd
+    # no config named: none taken; "logging disabled" said: written although it is the default
+    b = synthesize("Run fit.py with wandb logging disabled", cat, output_type="bash")
+    assert b is not None and render(b)[0] == "python fit.py --log_to_wandb=False"

@@ -33,6 +33,7 @@ from .python_cli import (
     borrowed_cli,
     class_defs,
     dataclass_params,
+    exec_config_params,
     hf_dataclass_names,
     hydra_config,
     hydra_params,
@@ -173,6 +174,8 @@ def _python_entries(path: str, text: str, tree: ast.Module, sources: dict[str, s
     if spec is not None:
         return _script_entries(path, spec, params_from_options(spec.options), spec.framework, summary,
                                (spec.start_line, spec.end_line))  # fmt: skip
+    if "exec(" in text and (configured := exec_config_params(tree, text)):
+        return _script_entries(path, None, configured, "configurator", summary, (1, len(text.splitlines()) or 1))
     absl = absl_params(tree, v) if "DEFINE_" in text else ()
     if absl and main:
         return _script_entries(path, None, absl, "absl", summary, (1, len(text.splitlines()) or 1))

@@ -16,7 +16,9 @@ those readers do not see:
   config, and one per config group (a folder of YAML files beside it) with its files as choices;
 * **sys.argv**: ``flac_dir = sys.argv[1]`` -> positional ``flac_dir`` at position 0 (``int(sys.argv[3])`` gives
   its type), in scripts that read them with no parser at all; a module whose top-level code reads ``sys.argv``
-  runs as a script even with no ``__main__`` guard.
+  runs as a script even with no ``__main__`` guard;
+* **an exec'd configurator** (``exec(open('configurator.py').read())``, nanoGPT's shape): the simple globals the
+  script assigns before that line are ``--name=value`` options, plus a positional Python config file.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ def runs_as_main(tree: ast.Module) -> bool:
             return True
         if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test):
             return True
+        if node is exec_config_call(tree):
+            return True  # a top-level script configured by exec'ing a configurator
         if isinstance(node, (ast.Expr, ast.Assign)) and isinstance(getattr(node, "value", None), ast.Call):
             name = dotted_name(node.value.func).split(".")[-1]  # type: ignore[union-attr,attr-defined]
             if name in ("parse_args", "parse_known_args", "run", "Fire", "main", "app", "cli"):
@@ -128,6 +132,60 @@ def argv_params(tree: ast.Module) -> tuple[Param, ...]:
                                           position=idx.value - 1, dest=name))  # fmt: skip
     # positions with a gap (argv[2] read, argv[1] not) still keep their order
     return tuple(found[i] for i in sorted(found))
+
+
+# ------------------------------------------------------------------------------------------------ exec'd configurator
+
+
+def exec_config_call(tree: ast.Module) -> ast.Expr | None:
+    """The module-level ``exec(open('configurator.py').read())`` of a script whose globals are its options
+    (nanoGPT's "poor man's configurator" and its many descendants), or None."""
+    for node in tree.body:
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+            continue
+        call = node.value
+        if dotted_name(call.func) != "exec" or len(call.args) != 1:
+            continue
+        read = call.args[0]
+        if (isinstance(read, ast.Call) and isinstance(read.func, ast.Attribute) and read.func.attr == "read"
+                and isinstance(read.func.value, ast.Call) and dotted_name(read.func.value.func) == "open"):  # fmt: skip
+            return node
+    return None
+
+
+def exec_config_params(tree: ast.Module, text: str) -> tuple[Param, ...]:
+    """The options of a script configured by an exec'd configurator: the simple globals it assigns before the
+    ``exec`` line (``batch_size = 12``: ``--batch_size=12``, typed by the value, helped by the line's comment),
+    and a positional config file (a Python file of overrides). Empty when the script has no such call."""
+    call = exec_config_call(tree)
+    if call is None:
+        return ()
+    lines = text.splitlines()
+    out: dict[str, Param] = {}
+    for node in tree.body:
+        if node.lineno >= call.lineno:
+            break
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        name, value = node.targets[0].id, node.value
+        neg = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
+        if neg and isinstance(value.operand, ast.Constant) and isinstance(value.operand.value, (int, float)):  # type: ignore[attr-defined]
+            value = ast.Constant(-value.operand.value)  # type: ignore[attr-defined]
+        if name.startswith("_") or not isinstance(value, ast.Constant) or value.value is None:
+            continue
+        typ = {bool: "bool", int: "int", float: "float", str: "str"}.get(type(value.value))
+        if typ is None:
+            continue
+        line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
+        comment = line.split("#", 1)[1].strip() if "#" in line[node.end_col_offset or 0 :] else ""
+        raw = value.value
+        default = raw.encode("unicode_escape").decode() if isinstance(raw, str) else str(raw)  # "\\n", not a newline
+        out[name] = Param(f"--{name}", type=typ, default=default, help=comment, dest=name)
+    if not out:
+        return ()
+    config = Param("config", kind="positional", type="path", position=0, dest="config",
+                   help="config file: a Python file of overrides (config/*.py)")  # fmt: skip
+    return (config, *out.values())
 
 
 # ------------------------------------------------------------------------------------------------ absl

@@ -75,6 +75,9 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "fn": ("file",),
     "fname": ("file",),
     "seed": ("seed", "random"),
+    "emb": ("embedding",),
+    "embd": ("embedding",),
+    "embed": ("embedding",),
 }
 _STOP = set(
     "a an the of to in on for with and or by as at is be use using set setting that this it its into from "
@@ -171,6 +174,7 @@ def param_words(p: Param) -> frozenset[str]:
             if len(w) > 4 and w[0] == "n" and w[1] not in "aeiou":  # ngpus, nepochs: the count of gpus, epochs
                 out.add(_stem(w[1:]))
     out -= {"no", "use", "enable", "num", "n", "number", "is", "do", "s"}
+    out -= {"to", "of", "the", "for", "with", "and", "or", "by", "as", "at", "in", "on"}  # (init_from: "from X")
     return frozenset(out)
 
 
@@ -386,7 +390,8 @@ def help_choices(p: Param) -> tuple[str, ...]:
         got = c.group(1).split(",")
     else:
         return ()
-    return tuple(dict.fromkeys(v for v in (x.strip(" \t'\"`") for x in got) if _norm(v)))
+    # a pattern ("'gpt2*'") is no value
+    return tuple(dict.fromkeys(v for v in (x.strip(" \t'\"`") for x in got) if _norm(v) and not re.search(r"[*?]", v)))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -413,6 +418,8 @@ def _fits(p: Param, lit: Literal) -> bool:
     word = lit.kind == "word" and not re.search(r"[0-9_\-./]", lit.text)  # "LLFF", "ImageNet": names, not folders
     if _pathlike(p) and (word or lit.kind == "quoted" and " " in lit.text):
         return False
+    if lit.kind == "word" and param_words(p) & {"config", "cfg"} and _pathlike(p):
+        return False  # a config file is a file ("124M" is not); the repository's own configs come from config_value
     if lit.kind == "path" and help_options(p) and _norm(lit.text) not in help_options(p):
         return False  # "the type of model to load, in ['default', 'vit_l']" takes no file
     ext = _ext(lit.text) if lit.kind in ("path", "quoted") else ""
@@ -434,14 +441,15 @@ def _fits(p: Param, lit: Literal) -> bool:
 
 
 def _clauses(task: str, words: Sequence[str]) -> list[int]:
-    """The clause number of each word: punctuation (``, ; : . ! ? ( )``) and the word "and" end a clause, so
+    """The clause number of each word: punctuation (``, ; : . ! ? )``) and the word "and" end a clause, so
     "gpu 1, seed 0" keeps ``1`` with gpu and ``0`` with seed."""
     ids = []
     clause = 0
     last = 0
     for m in _WORD.finditer(task):
         between = task[last : m.start()]
-        if re.search(r"[,;:.!?()]", between) or m.group(0).lower() == "and":
+        # "(" does not: "the FFHQ network (https://...)" gives the network's value
+        if re.search(r"[,;:.!?)]", between) or m.group(0).lower() == "and":
             clause += 1
         ids.append(clause)
         last = m.end()
@@ -480,10 +488,13 @@ def _near_score(
             continue
         weight = 1.0 / dist if j < pos else (1.2 if number else 0.8) / dist
         if clauses and clauses[j] != clauses[pos]:
+            if anchored and any(clauses[q] == clauses[j] for q in values_at if q < len(clauses)):
+                continue  # that clause's words name its own value: "a learning rate of 1e-5, 40 iterations"
             weight /= 3.0 if anchored else 1.0
         if any(a < q < b for q in values_at):
             weight /= 3.0  # another value stands between: "batch 16 and size 128" keeps 16 from size
-        elif j > pos and j + 1 < len(words) and j + 1 != pos and words[j + 1].lower() not in _FILLER:
+        elif j > pos and j + 1 < len(words) and j + 1 != pos and words[j + 1].lower() not in _FILLER \
+                and (not clauses or clauses[j + 1] == clauses[j]):
             weight /= 3.0  # the name after the value has its own value right behind it: "64 on the device cuda"
         if _norm(words[j]) in exact:
             best["\0exact"] = max(best.get("\0exact", 0.0), 2.0 * weight)
@@ -536,6 +547,14 @@ def bind(
     # the task naming the script ("with run.py") gives it no value
     own_file = posixpath.basename(affordance.path)
     lits = [lit for lit in lits if lit.kind != "path" or posixpath.basename(lit.text) != own_file]
+    # True/False options first: the words that name them ("wandb logging disabled") are no other option's value
+    said_bools: list[tuple[Param, str]] = []
+    naming: set[int] = set()
+    for p in params:
+        if bool_valued(p) and (got := bool_said(p, words)) is not None:
+            said_bools.append((p, got[0]))  # written even when it is the default: the task says it
+            naming.update(got[1])
+    lits = [lit for lit in lits if not (lit.kind == "word" and lit.pos in naming)]
     cands: list[tuple[float, int, int, str]] = []  # (score, literal index, param index, value)
     every_name = set().union(*(param_words(p) for p in params)) if params else set()
     values_at = {lit.pos for lit in lits if lit.kind != "word"}
@@ -584,7 +603,7 @@ def bind(
                 near += 1.5
             if lit.kind == "word" and lit.text.lower() in LANGUAGES and names & {"language", "lang"}:
                 near += 1.0  # "the French recording" for --language (a list of names the catalog cannot read)
-            if lit.kind == "word" and p.default and _shape(lit.text) == _shape(p.default) != "a" and not plain:
+            if lit.kind == "word" and not plain and _shape(lit.text) in _example_shapes(p):
                 near += 0.6  # a name shaped like the default: vgg16 for --arch (default resnet18), gpt2-xl for gpt2
             if near <= 0 and key not in listed[pi]:  # a value its help lists is a candidate, as a choice is
                 continue
@@ -596,7 +615,8 @@ def bind(
             value = lit.text
             if key in listed[pi]:
                 near += 1.0  # the help lists it, and as the help spells it the script takes it ("CIFAR-10": cifar10)
-                value = next((v for v in help_choices(p) if _norm(v) == key), value) if lit.kind == "word" else value
+                if lit.kind == "word":  # not a pattern the help writes ("'gpt2*'"): the task's own name then
+                    value = next((v for v in help_choices(p) if _norm(v) == key and re.fullmatch(r"[\w.-]+", v)), value)
 
             if lit.kind == "number" and (p.nargs in ("+", "*") or (p.nargs or "").isdigit()):
                 value = " ".join(_number_run(lits, li, p.nargs))
@@ -606,9 +626,7 @@ def bind(
     pairs_said = {_norm(a + b) for a, b in zip(words, words[1:])}
     for p in params:
         if bool_valued(p):
-            said_bool = bool_said(p, words)
-            if said_bool is not None and said_bool.lower() != (p.default or "").lower():
-                flags.append((p, said_bool))  # a default the task repeats is not written
+            flags += [(q, v) for q, v in said_bools if q is p]
             continue
         if p.is_flag:
             flag_words = {_stem(w) for w in _split(p.name)} - {"no", "use", "enable", "do"}
@@ -625,7 +643,10 @@ def bind(
                 flags.append((p, ""))  # "on the CPU only": --no-cuda, --disable_gpu
             elif _help_said(p.help, words):
                 flags.append((p, ""))  # --fp16 "half precision": the task says its help's words together
-    cands.sort(key=lambda c: (-c[0], c[1], c[2]))
+    # a tie goes to a value the option's help lists ("GRU" for "type of network (LSTM, GRU)", not "Wikitext-2"),
+    # then to the option a bare count means: "Run 1500 iterations" is --max_iters, not --eval_iters
+    cands.sort(key=lambda c: (-round(c[0], 6), _norm(c[3]) not in listed[c[2]],
+                              not set(_split(params[c[2]].name)) & _COUNTS, c[1], c[2]))  # fmt: skip
     used_lit: set[int] = set()
     used_param: set[int] = set()
     bound: dict[int, str] = {}
@@ -648,7 +669,7 @@ def bind(
         if before in ("in", "at", "under", "as") and lit.pos > 1 and _stem(words[lit.pos - 2]) in _SAVE_WORDS:
             before = "into"  # "sub-images saved in datasets/x_sub", "written as out.png"
         # "proj_out", "run2" (not "to pre-train": hyphens join English words as often)
-        named = lit.kind == "word" and bool(re.search(r"[0-9_]", lit.text[1:]))
+        named = lit.kind == "word" and bool(re.search(r"[0-9_]", lit.text[1:]) or lit.text.count("-") >= 2)
         if k not in used_lit and (lit.kind == "path" or named) and before in ("into", "to") and len(outs) == 1 \
                 and _fits(params[outs[0]], lit):
             bound[outs.pop()] = lit.text
@@ -730,31 +751,66 @@ def bool_valued(p: Param) -> bool:
 _NEGATIONS = frozenset({"not", "no", "without", "disable", "disabled", "off", "false", "never", "turn"})
 
 
-def bool_said(p: Param, words: Sequence[str]) -> str | None:
+def bool_said(p: Param, words: Sequence[str]) -> tuple[str, list[int]] | None:
     """``"True"`` or ``"False"`` when the task speaks of the option ("enable x-flip mirroring" for ``--mirror``;
-    "do not save the progress video" for ``--save-video``), None when it does not."""
+    "do not save the progress video" for ``--save-video``), with the positions of the words that name it; None
+    when it does not."""
     name = [_stem(w) for w in _split(p.name)]
     inverted = any(w in ("no", "disable") for w in name)
-    want = [w for w in name if w not in ("no", "use", "enable", "do", "disable")]
+    want = [w for w in name if w not in ("no", "use", "enable", "do", "disable") and w not in _FILLER]  # log_to_wandb
     stems = [_stem(w) for w in words]
 
     def at(n: str) -> int | None:
-        return next((i for i, t in enumerate(stems) if t == n or (len(n) >= 4 and t.startswith(n))), None)
+        # "mirroring" for mirror, "logging" for log
+        return next((i for i, t in enumerate(stems) if t == n or len(n) >= 3 and t.startswith(n)
+                     and (len(n) >= 4 or len(t) - len(n) <= 4)), None)  # fmt: skip
 
-    found = [at(n) for n in want]
-    if not want or any(i is None for i in found) or want == ["gpu"] or want == ["cuda"]:
+    maybe = [at(n) for n in want]
+    found = [i for i in maybe if i is not None]
+    if len(found) < len(maybe) or not want:
+        found = _help_at(p.help, words)  # --use_amp "mixed precision": "no mixed precision"
+    if not found or want in (["gpu"], ["cuda"]):
         return None
-    first, last = min(found), max(found)  # type: ignore[type-var]
+    first, last = min(found), max(found)
     if last - first > 4:
         return None
     around = {w.lower() for w in words[max(0, first - 3) : first]} | {w.lower() for w in words[last + 1 : last + 3]}
     off = bool(around & _NEGATIONS) and not ("turn" in around and "on" in around)
-    return "False" if off != inverted else "True"
+    return ("False" if off != inverted else "True"), found
+
+
+@functools.lru_cache(maxsize=8192)
+def _example_shapes(p: Param) -> frozenset[str]:
+    """The shapes of the names an option shows: its default, and the quoted names in its help ("a gpt2 variant
+    (e.g. 'gpt2-xl')"); plain words (``a``) say nothing."""
+    shown = [p.default or "", *re.findall(r"""['"]([\w./-]{2,40})['"]""", p.help)]
+    return frozenset(_shape(x) for x in shown if x and " " not in x) - {"a", ""}
+
+
+_COUNTS = frozenset({"max", "num", "n", "number", "total"})
 
 
 def _shape(name: str) -> str:
     """A name's shape: letters runs as ``a``, digit runs as ``9`` (``resnet18`` and ``vgg16``: ``a9``)."""
     return re.sub(r"[a-z]+", "a", re.sub(r"\d+", "9", name.lower()))
+
+
+def _help_at(help_: str, words: Sequence[str]) -> list[int]:
+    """The positions of the words of a short help phrase (2-4 content words, ``_help_said``) the task says in
+    order, or []."""
+    want = [_stem(w) for w in _split(help_.split(".")[0]) if w not in _FILLER and len(w) > 1]
+    if not 2 <= len(want) <= 4:
+        return []
+    have = [_stem(w) for w in words]
+    for i, w in enumerate(have):
+        if w == want[0]:
+            got = [i]
+            for j in range(i + 1, min(len(have), i + len(want) + 2)):
+                if len(got) < len(want) and have[j] == want[len(got)]:
+                    got.append(j)
+            if len(got) == len(want):
+                return got
+    return []
 
 
 def _help_said(help_: str, words: Sequence[str]) -> bool:
@@ -1040,7 +1096,7 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
             opts.append(p.name)
         else:
             values = v.split() if p.nargs in ("+", "*") or (p.nargs or "").isdigit() else [v]
-            if a.framework == "absl":
+            if a.framework in ("absl", "configurator"):  # both read only --name=value
                 opts.append(f"{p.name}={shlex.quote(v)}")
             else:
                 opts += [p.name, *(shlex.quote(x) for x in values)]
@@ -1256,6 +1312,7 @@ def synthesize(
 
 
 _CONFIG_WORDS = frozenset({"config", "cfg", "conf", "configuration"})
+_CONFIG_SAID = _CONFIG_WORDS | {"preset", "recipe", "setup", "settings"}
 _GENERIC_STEMS = frozenset({"config", "configs", "cfg", "default", "base", "train", "test", "file", "model", "run"})
 
 
@@ -1285,19 +1342,34 @@ def config_value(
     grams = {_norm("".join(words[i : i + n])) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
     stems = {_stem(w) for w in words}
     home = posixpath.dirname(opts[0].default or "")
+    lower = [w.lower() for w in words]
     scored = []
     for f in files:
-        stem = _norm(posixpath.splitext(posixpath.basename(f))[0])
-        if len(stem) < 3 or stem in _GENERIC_STEMS or stem not in grams:
+        base = posixpath.splitext(posixpath.basename(f))[0]
+        stem = _norm(base)
+        if len(stem) < 3 or stem in _GENERIC_STEMS:
             continue
+        if stem in grams:
+            level = 2.0
+        elif not stems & _CONFIG_SAID:
+            continue  # a file named only by its parts needs a task that asks for a config
+        else:
+            # every telling part of the name said: "the character-level Shakespeare config" for
+            # train_shakespeare_char.py, "the GPT-2 reproduction config" for train_gpt2.py
+            parts = [w for w in re.split(r"[^A-Za-z0-9]+", base.lower()) if w]
+            telling = [w for w in parts if w not in _GENERIC_STEMS and len(w) >= 2]
+            if not telling or not all(w in grams or any(t.startswith(w) for t in lower if len(w) >= 3)
+                                      for w in telling):  # fmt: skip
+                continue
+            level = 1.0 + len(telling) / 100  # more parts said, a closer name
         folder = sum(1 for w in _split(posixpath.dirname(f)) if _stem(w) in stems and w not in _CONFIG_WORDS)
-        scored.append((home != "" and posixpath.dirname(f).endswith(home), folder, -f.count("/"), f))
+        scored.append((level, home != "" and posixpath.dirname(f).endswith(home), folder, -f.count("/"), f))
     if not scored:
         return []
     scored.sort(reverse=True)
-    if len(scored) > 1 and scored[0][:3] == scored[1][:3]:
+    if len(scored) > 1 and scored[0][:4] == scored[1][:4]:
         return []  # configs/a/flower.yaml and configs/b/flower.yaml: the task does not say which
-    return [(opts[0], posixpath.relpath(scored[0][3], run_dir(a, caller) or "."))]
+    return [(opts[0], posixpath.relpath(scored[0][4], run_dir(a, caller) or "."))]
 
 
 _PLACEHOLDER = re.compile(r"[$<>{}]|/path/to|\bpath/to\b|\.\.\.|^x+$", re.I)
