@@ -117,3 +117,17 @@ def test_configured_script_commands_use_name_equals_value_and_the_named_config_f
     # no config named: none taken; "logging disabled" said: written although it is the default
     b = synthesize("Run fit.py with wandb logging disabled", cat, output_type="bash")
     assert b is not None and render(b)[0] == "python fit.py --log_to_wandb=False"
+
+
+def test_a_launcher_the_task_names_runs_the_script_and_takes_its_own_words() -> None:
+    from mlrag.generation.synthesis import launcher_of
+
+    cat = build_catalog(CONFIGURED.items())
+    b = synthesize("Fit with the wiki config on a single node with 8 GPUs using torchrun, learning rate 1e-4",
+                   cat, output_type="bash")  # fmt: skip
+    assert b is not None
+    assert render(b)[0] == "torchrun --standalone --nproc_per_node=8 fit.py config/fit_wiki.py --learning_rate=1e-4"
+    prefix, rest = launcher_of("train on 2 nodes of 4 GPUs each with torch.distributed.launch, master port 29501")
+    assert prefix == "python -m torch.distributed.launch --nnodes=2 --nproc_per_node=4 --master_port=29501"
+    assert "29501" not in rest and "4 GPUs" not in rest
+    assert launcher_of("train on 4 GPUs") == ("", "train on 4 GPUs")  # no launcher named, none added

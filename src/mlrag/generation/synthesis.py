@@ -134,6 +134,7 @@ class Binding:
     warnings: tuple[str, ...] = ()
     score: float = 0.0
     candidates: tuple[str, ...] = field(default=(), compare=False)
+    launcher: str = ""  # "torchrun --standalone --nproc_per_node=4": what runs a Python script instead of python
 
 
 def _split(name: str) -> list[str]:
@@ -1080,8 +1081,46 @@ def rank_candidates(
     return out[:top]
 
 
-def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str = "") -> str:
-    """The command line for ``a`` with ``pairs`` bound, run from the caller's ``workdir``."""
+#: Distributed launchers a task asks for by name (the command then starts with them, not with ``python``).
+_LAUNCHERS = (
+    (re.compile(r"\btorchrun\b", re.I), "torchrun"),
+    (re.compile(r"\btorch\.distributed\.launch\b|\bdistributed\s+launch(?:er)?\b", re.I),
+     "python -m torch.distributed.launch"),
+)  # fmt: skip
+_NPROC = re.compile(r"(?<![\w.])(\d+)\s+(?:gpus?|processes|procs)\b|\bnproc_per_node\s*(?:=|of|to)?\s*(\d+)", re.I)
+_NNODES = re.compile(r"(?<![\w.])(\d+)\s+(?:nodes|machines)\b", re.I)
+_PORT = re.compile(r"\bmaster[\s_-]port\s*(?:of|=|:|is|to)?\s*(\d{2,5})\b", re.I)
+
+
+def launcher_of(task: str) -> tuple[str, str]:
+    """The launcher the task asks for, with the process count, node count and master port it states
+    ("on one node with 4 GPUs using torchrun" -> ``torchrun --standalone --nproc_per_node=4``), and the task
+    without those words; ``("", task)`` when it names no launcher."""
+    for pattern, command in _LAUNCHERS:
+        m = pattern.search(task)
+        if m is None:
+            continue
+        rest = task[: m.start()] + " " + task[m.end() :]
+        opts: list[str] = []
+        nodes = _NNODES.search(rest)
+        if nodes is not None and int(nodes.group(1)) > 1:
+            opts.append(f"--nnodes={nodes.group(1)}")
+            rest = rest[: nodes.start()] + " " + rest[nodes.end() :]
+        elif command == "torchrun":
+            opts.append("--standalone")  # one machine: torchrun's own rendezvous
+        if (n := _NPROC.search(rest)) is not None:
+            opts.append(f"--nproc_per_node={n.group(1) or n.group(2)}")
+            rest = rest[: n.start()] + " " + rest[n.end() :]
+        if (port := _PORT.search(rest)) is not None:
+            opts.append(f"--master_port={port.group(1)}")
+            rest = rest[: port.start()] + " " + rest[port.end() :]
+        return " ".join([command, *opts]), rest
+    return "", task
+
+
+def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str = "", launcher: str = "") -> str:
+    """The command line for ``a`` with ``pairs`` bound, run from the caller's ``workdir`` (a Python script by
+    ``launcher`` instead of ``python`` when one is given)."""
     env: list[str] = []
     opts: list[str] = []
     positionals: list[tuple[int, str]] = []
@@ -1102,16 +1141,19 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
                 opts += [p.name, *(shlex.quote(x) for x in values)]
     args = [shlex.quote(v) for _, v in sorted(positionals)] + opts
     caller = workdir.strip("/").removeprefix("./")
+    run = a.run
+    if launcher and a.kind == "python-script" and run.startswith("python "):
+        run = launcher + run[len("python") :]
     if a.kind == "make-target":
         cmd = " ".join([a.run, *args, *env])
     else:
-        cmd = " ".join([*env, a.run, *args]) if a.kind == "shell-script" else " ".join([a.run, *args])
+        cmd = " ".join([*env, a.run, *args]) if a.kind == "shell-script" else " ".join([run, *args])
     if a.workdir and a.workdir != caller:
         if run_dir(a, caller) == caller:
             # no README line says where it runs from: Python puts the script's own folder on sys.path, so from
             # an ancestor folder the caller is in, ``python scripts/x.py`` runs it as ``cd scripts`` would
             rel = posixpath.relpath(a.path, caller or ".")
-            return " ".join([f"python {shlex.quote(rel)}", *a.run.split()[2:], *args])
+            return " ".join([launcher or "python", shlex.quote(rel), *a.run.split()[2:], *args])
         return f"cd {shlex.quote(a.workdir)} && {cmd}"
     return cmd
 
@@ -1269,6 +1311,9 @@ def synthesize(
     without it, only the required options that the task gives no value for take the usage line's.
     """
     python = output_type == "python" or (output_type is None and wants_python(task, catalog))
+    launcher = ""
+    if not python:  # "with 4 GPUs using torchrun": the launcher's words are no script option's values
+        launcher, task = launcher_of(task)
     kinds = (EXAMPLE, "python-api") if python else RUNNABLE
     ranked = rank_candidates(task, catalog, hits, kinds=kinds, workdir=workdir)
     if output_type is None and not python and catalog.of_kind(EXAMPLE):
@@ -1308,7 +1353,8 @@ def synthesize(
         warns = [w for w in warns if not any(w.startswith(f"{n} is required by ") for n in filled)]
     if a.kind in RUNNABLE and a.framework != "hydra":
         pairs = [*pairs, *config_value(task, a, pairs, catalog, workdir)]
-    return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked))
+    return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked),
+                   launcher if a.kind == "python-script" else "")  # fmt: skip
 
 
 _CONFIG_WORDS = frozenset({"config", "cfg", "conf", "configuration"})
@@ -1427,4 +1473,4 @@ def render(binding: Binding, workdir: str = "") -> tuple[str, str]:
         return fill_slots(a.run, [(p.position or 0, v) for p, v in binding.values]), "python"
     if a.kind == "python-api":
         return render_python(a, binding.values), "python"
-    return render_bash(a, binding.values, workdir), "bash"
+    return render_bash(a, binding.values, workdir, binding.launcher), "bash"
