@@ -212,3 +212,13 @@ def test_code_written_inside_a_blockquote_is_an_example_and_doctests_keep_their_
     assert got[0].run == "from kit.models import PointNet\nmodel = PointNet(emb_dims=512)\n"
     assert "Load the classifier" in got[0].summary
     assert got[1].run == "from kit import grid\ngrid(3)\n"
+
+
+def test_a_name_with_a_slash_replaces_the_examples_name_of_the_same_make() -> None:
+    readme = ("# Kit\n\n## Embed\n\n```python\nimport kit\nmodel = kit.load('Net-S/8', device='cpu')\n"
+              "print(model.embed('a dog'))\n```\n")  # fmt: skip
+    cat = build_catalog([("README.md", readme), ("kit/__init__.py", "def load(name, device='cpu'):\n    pass\n")])
+    b = synthesize("Write Python code that loads the Net-L/14 model and embeds 'a cat'", cat)
+    assert b is not None and b.affordance.kind == "python-example"
+    code = render(b)[0]
+    assert "kit.load('Net-L/14', device='cpu')" in code and "'a cat'" in code

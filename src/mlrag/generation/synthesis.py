@@ -1002,7 +1002,9 @@ def example_values(
             take(pick, shape)
     for lit in lits:  # a token of the same make as one of the example's strings: a protein sequence for another,
         # yolo-m for yolo-s (short ones only when they share a stem)
-        if lit.kind == "word" and len(lit.text) >= 4 and _namelike(lit.text):
+        # (a name with a "/" too: ViT-B/16 for ViT-B/32)
+        if (lit.kind == "word" or lit.kind == "path" and not _ext(lit.text)) and len(lit.text) >= 4 \
+                and _namelike(lit.text):
             pick = next((p for p in free("string") if _make(p.name) == _make(lit.text) and (
                 len(p.name) >= 8 and len(lit.text) >= 8 or os.path.commonprefix([p.name, lit.text])[3:])), None)
             if pick is not None:
