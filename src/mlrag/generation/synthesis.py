@@ -143,11 +143,15 @@ def _split(name: str) -> list[str]:
 
 
 def _stem(w: str) -> str:
+    """A crude plural stem: ``entries`` -> ``entry``, ``classes`` -> ``class``, ``tiles`` -> ``tile``."""
     w = w.lower()
-    for suf in ("ies", "es", "s"):
-        if len(w) > 4 and w.endswith(suf):
-            return w[: -len(suf)] + ("y" if suf == "ies" else "")
-    return w
+    if len(w) <= 4 or not w.endswith("s") or w.endswith("ss"):
+        return w
+    if w.endswith("ies"):
+        return w[:-3] + "y"
+    if w.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return w[:-2]
+    return w[:-1]
 
 
 def words_of(text: str) -> list[str]:
