@@ -131,3 +131,35 @@ def test_a_launcher_the_task_names_runs_the_script_and_takes_its_own_words() -> 
     assert prefix == "python -m torch.distributed.launch --nnodes=2 --nproc_per_node=4 --master_port=29501"
     assert "29501" not in rest and "4 GPUs" not in rest
     assert launcher_of("train on 4 GPUs") == ("", "train on 4 GPUs")  # no launcher named, none added
+
+
+TWINS = {
+    "infer.py": (
+        "import argparse\np = argparse.ArgumentParser()\n"
+        "p.add_argument('-i', '--input', default='inputs', help='Input image or folder')\n"
+        "p.add_argument('-o', '--output', default='results', help='Output folder')\n"
+        "p.add_argument('--tile', type=int, default=0, help='Tile size, 0 for no tile')\n"
+        "args = p.parse_args()\n"
+    ),
+    "infer_video.py": (
+        "import argparse\np = argparse.ArgumentParser()\n"
+        "p.add_argument('-i', '--input', default='inputs', help='Input video, image or folder')\n"
+        "p.add_argument('-o', '--output', default='results', help='Output folder')\n"
+        "p.add_argument('--tile', type=int, default=0, help='Tile size, 0 for no tile')\n"
+        "p.add_argument('--fps', type=float, default=None, help='FPS of the output video')\n"
+        "args = p.parse_args()\n"
+    ),
+}
+
+
+def test_twin_scripts_need_the_longer_names_own_word_and_folders_are_named_before_folder() -> None:
+    cat = build_catalog(TWINS.items())
+    b = synthesize("Upscale the pictures in the frames folder in tiles of 128, results to big_out", cat,
+                   output_type="bash")  # fmt: skip
+    assert b is not None and b.affordance.path == "infer.py"
+    assert {p.name: v for p, v in b.values} == {"--input": "frames", "--tile": "128", "--output": "big_out"}
+    b = synthesize("Upscale the video clip.mp4 at 24 fps", cat, output_type="bash")
+    assert b is not None and b.affordance.path == "infer_video.py"
+    # "my ground-truth folder data/gt": the folder is the path, "ground-truth" only says what it holds
+    b = synthesize("Upscale the pictures of my ground-truth folder data/gt in tiles of 64", cat, output_type="bash")
+    assert b is not None and {p.name: v for p, v in b.values} == {"--input": "data/gt", "--tile": "64"}

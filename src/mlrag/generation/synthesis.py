@@ -239,9 +239,26 @@ def task_literals(task: str) -> tuple[list[str], list[Literal]]:
             lits.append(Literal(w, "number", i))
         elif "/" in w or _FILE.search(w):
             lits.append(Literal(w, "path", i))  # URLs too: a hub or download address is given where a path is
+        elif _folder_named(words, i):
+            lits.append(Literal(w, "path", i))  # "the inputs folder": a folder called inputs
         elif w.lower() not in _FILLER or w == "A" and not _sentence_start(task, words, i):
             lits.append(Literal(w, "word", i))  # "chain A": a capital A inside a sentence is a name
     return words, sorted(lits, key=lambda lit: lit.pos)
+
+
+_FOLDER_NOUNS = frozenset({"folder", "directory", "dir"})
+#: Words that say which folder, not what it is called ("the output folder", "the same directory").
+_NOT_FOLDER_NAMES = frozenset({"input", "output", "data", "same", "current", "working", "root", "home", "parent",
+                               "target", "destination", "source", "save", "new", "whole", "entire", "following"})
+
+
+def _folder_named(words: Sequence[str], i: int) -> bool:
+    """Whether ``words[i]`` names a folder: "the inputs folder", "my frames directory"."""
+    w = words[i]
+    return (0 < i < len(words) - 1 and words[i + 1].lower() in _FOLDER_NOUNS
+            and words[i - 1].lower() in ("the", "my", "our", "your", "a", "this")
+            and w.lower() not in _FILLER and w.lower() not in _NOT_FOLDER_NAMES and w.isascii() and len(w) > 1
+            and not (i + 2 < len(words) and "/" in words[i + 2]))  # "my ground-truth folder data/gt" says what it is
 
 
 def _offset(task: str, words: list[str], i: int) -> int:
@@ -354,7 +371,7 @@ def _pathlike(p: Param) -> bool:
     names = param_words(p)
     said = any(w.endswith(tuple(_PATH_WORDS)) and w != "profile" for w in names)  # pdbfile, outpath, logdir
     # help: "Path to the ...", "Input folder", "txt path for meta info"
-    said = said or any(_stem(w) in _PATH_WORDS for w in _split(p.help)[:3])
+    said = said or any(_stem(w) in _PATH_WORDS for w in _split(p.help)[:4])
     # a default that is a path ("datasets/DF2K/DF2K_HR", "./data", "model.pt"; not a hub or registry name with
     # one "/": "facebook/opt-125m", "Net-S/2"): the option takes one
     d = p.default or ""
@@ -862,6 +879,11 @@ def _number_run(lits: Sequence[Literal], li: int, nargs: str | None) -> list[str
     return out
 
 
+def _file_words(path: str) -> frozenset[str]:
+    """The stemmed words of a file's name (``inference_realesrgan_video.py``: inference, realesrgan, video)."""
+    return frozenset(_stem(w) for w in _split(posixpath.splitext(posixpath.basename(path))[0]))
+
+
 def entry_words(a: Affordance) -> set[str]:
     if a.kind == EXAMPLE:
         return set(example_words(a)[0])
@@ -1050,6 +1072,7 @@ def rank_candidates(
     folder = wd.rsplit("/", 1)[-1].lower()
     side: _TaskSide | None = None  # the task side of the examples, computed at the first one
     registered = registered_names(catalog.registries)
+    named = {a.path: _file_words(a.path) for a in entries if a.kind == "python-script"}
     for a in entries:
         if a.kind == EXAMPLE:
             head, code = example_words(a)
@@ -1082,6 +1105,15 @@ def rank_candidates(
         score -= 1.0 * sum(1 for w in warns if " is required by " in w)
         if not a.params and a.kind == "python-script":
             score -= 0.5
+        if a.kind == "python-script":
+            # twin scripts (inference.py, inference_video.py): the longer name's own words must be said
+            mine = named.get(a.path, frozenset())
+            folder_of = posixpath.dirname(a.path)
+            twins = [w for path, w in named.items() if path != a.path and posixpath.dirname(path) == folder_of
+                     and w and w < mine]  # fmt: skip
+            if twins:
+                extra = mine - max(twins, key=len)
+                score -= 1.0 * sum(1 for w in extra if w not in tw and not any(t.startswith(w) for t in tw))
         out.append((score, a, pairs, warns))
     out.sort(key=lambda x: (-x[0], -len(x[2]), x[1].id))  # a tie goes to the entry that takes more of the task
     return out[:top]
