@@ -163,3 +163,8 @@ def test_twin_scripts_need_the_longer_names_own_word_and_folders_are_named_befor
     # "my ground-truth folder data/gt": the folder is the path, "ground-truth" only says what it holds
     b = synthesize("Upscale the pictures of my ground-truth folder data/gt in tiles of 64", cat, output_type="bash")
     assert b is not None and {p.name: v for p, v in b.values} == {"--input": "data/gt", "--tile": "64"}
+
+
+def test_inflected_and_compound_task_words_name_options() -> None:
+    got, _ = _run("With upscale.py, take the frames in clips/a and upscale them by 3 with srgan", "upscale.py")
+    assert got["--outscale"] == "3" and got["--arch"] == "srgan"  # "upscale" ends with scale

@@ -526,7 +526,26 @@ def _near_score(
                 best[w] = max(best.get(w, 0.0), weight)
             elif w in extra:
                 best[w] = max(best.get(w, 0.0), 0.5 * weight)
+            elif (n := _inflected(w, names)) is not None:
+                best[n] = max(best.get(n, 0.0), 0.8 * weight)  # "quantized" for quantize, "upscale" for scale
     return sum(best.values())
+
+
+_ENDINGS = ("d", "ed", "ing", "er", "ion")
+
+
+def _inflected(word: str, names: AbstractSet[str]) -> str | None:
+    """The name word ``word`` inflects ("quantized": quantize, "mirroring": mirror) or ends a compound with
+    ("upscale": scale), or None; name words of 4 letters or more only."""
+    for n in names:
+        if len(n) < 4 or n == word:
+            continue
+        if word.startswith(n) and word[len(n) :] in _ENDINGS or word.startswith(n[:-1]) and n.endswith("e") \
+                and word[len(n) - 1 :] in ("ing", "ion"):
+            return n
+        if len(word) >= len(n) + 2 and word.endswith(n) and len(n) >= 5:
+            return n
+    return None
 
 
 def exact_names(p: Param) -> set[str]:
