@@ -57,12 +57,14 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "dim": ("dimension", "size"),
     "lamb": ("lambda",),
     "ckpt": ("checkpoint",),
-    "img": ("image",),
+    "img": ("image", "px", "pixel"),
     "seq": ("sequence",),
     "len": ("length",),
     "out": ("output",),
     "dir": ("directory", "folder"),
     "gpu": ("gpu", "cuda", "device"),
+    "device": ("gpu",),
+    "aux": ("auxiliary",),
     "gpus": ("gpus", "devices"),
     "ngpu": ("gpus",),
     "cfg": ("config",),
@@ -214,7 +216,10 @@ def plain_numbers(task: str) -> str:
     # "seeds 10 through 20" is the range 10-20
     task = re.sub(r"(?<![\w.-])(\d+)\s+(?:through|thru)\s+(\d+)(?![\w.])", r"\1-\2", task)
     # "512x512 images" is an image size of 512 (a square size; inside a file name it stays as it is)
-    task = re.sub(r"(?<![\w./-])(\d{2,5})\s?[x×]\s?\1(?![\w.-])", r"\1", task)
+    # ("640x640" for an option of two numbers: "640 by 640", both kept for nargs, the second dropped otherwise)
+    task = re.sub(r"(?<![\w./-])(\d{2,5})\s?[x×]\s?\1(?![\w.-])", r"\1 by \1", task)
+    # "upsample it 4x" is a factor of 4
+    task = re.sub(r"(?<![\w./-])(\d{1,3})[x×](?![\w.-])", r"\1", task)
     # a number that starts a path segment ("results/000-DiT-B-4/...") is part of the path
     return re.sub(r"(?<![\w./-])(\d+(?:\.\d+)?)-([A-Za-z]{3,})\b(?![\w.-]*/)", r"\1 \2", task)
 
@@ -370,6 +375,7 @@ def _pathlike(p: Param) -> bool:
     count: ``--model_name_or_path`` takes hub names too)."""
     names = param_words(p)
     said = any(w.endswith(tuple(_PATH_WORDS)) and w != "profile" for w in names)  # pdbfile, outpath, logdir
+    said = said or bool(names & {"source", "src", "input"})  # --source, --input: a file or folder to read
     # help: "Path to the ...", "Input folder", "txt path for meta info"
     said = said or any(_stem(w) in _PATH_WORDS for w in _split(p.help)[:4])
     # a default that is a path ("datasets/DF2K/DF2K_HR", "./data", "model.pt"; not a hub or registry name with
@@ -380,7 +386,7 @@ def _pathlike(p: Param) -> bool:
     # --config takes a file (--config_name is a name, below; --cfg-scale a number)
     said = said or bool(names & {"config", "cfg"}) and (p.type or "str") in ("str", "path") and "scale" not in names
     return p.type == "path" or said and not (names | help_words(p)) & {"name", "num", "number", "size", "count",
-                                                                        "max"}
+                                                                        "max", "dim", "channel", "len", "length"}
 
 
 _HELP_OPTIONS = re.compile(r"\b(?:options?|choices?|one of|in)\s*:?\s*[\[{(]([^\]})]{1,400})[\]})]", re.I)
@@ -440,6 +446,9 @@ def _fits(p: Param, lit: Literal) -> bool:
     word = lit.kind == "word" and not re.search(r"[0-9_\-./]", lit.text)  # "LLFF", "ImageNet": names, not folders
     if _pathlike(p) and (word or lit.kind == "quoted" and " " in lit.text):
         return False
+    if lit.kind == "word" and param_words(p) & {"device", "gpu"} and not re.search(r"\d", lit.text) \
+            and lit.text.lower() not in ("cpu", "cuda", "mps", "gpu", "tpu", "xpu", "auto"):
+        return False  # "on a single GPU" gives --device no value
     if lit.kind == "word" and param_words(p) & {"config", "cfg"} and _pathlike(p):
         return False  # a config file is a file ("124M" is not); the repository's own configs come from config_value
     if lit.kind == "path" and help_options(p) and _norm(lit.text) not in help_options(p):
@@ -447,6 +456,8 @@ def _fits(p: Param, lit: Literal) -> bool:
     ext = _ext(lit.text) if lit.kind in ("path", "quoted") else ""
     if ext:
         names = param_words(p)
+        if names & {"key", "name", "type", "mode", "format", "tag", "arch"} and not names & _PATH_WORDS:
+            return False  # --checkpoint_key takes a key of the checkpoint, not the checkpoint file
         if names & _TEXT_OPTION and not names & _PATH_WORDS:
             return False
         named = {w for w in names if _FILE.search("." + w)}  # pdbfile takes a .pdb, json_file a .json
@@ -554,6 +565,7 @@ def exact_names(p: Param) -> set[str]:
     return out
 
 
+_KEY_VALUE = re.compile(r"\bkey[\s-]*value\b|\bkey=value\b", re.I)
 _REMAINDER = frozenset({"argparse.REMAINDER", "REMAINDER", "..."})
 
 
@@ -580,8 +592,11 @@ def bind(
     words, lits = task_literals(task)
     clauses = _clauses(task, words)
     # ``**kwargs`` and ``nargs=argparse.REMAINDER`` ("opts": config overrides as KEY VALUE pairs) take no literal
+    # nor do options the launcher sets (--local_rank) or that take KEY VALUE pairs (yacs "--opts")
     params = [p for p in affordance.params
-              if not (p.kind == "kwarg" and p.name.startswith("**")) and p.nargs not in _REMAINDER]  # fmt: skip
+              if not (p.kind == "kwarg" and p.name.startswith("**")) and p.nargs not in _REMAINDER
+              and _norm(p.name) not in ("localrank", "rank", "worldsize")
+              and not _KEY_VALUE.search(p.help)]  # fmt: skip
     spelled = set().union(*(exact_names(p) for p in params)) if params else set()
     # a literal that spells an option ("pool_ratio") or names it ("the model") is not a value
     lits = [lit for lit in lits if lit.kind != "word" or _norm(lit.text) not in spelled]
@@ -601,6 +616,9 @@ def bind(
     values_at = {lit.pos for lit in lits if lit.kind != "word"}
     named_clauses = {clauses[j] for j, w in enumerate(words) if _parts(w) & every_name or _norm(w) in spelled}
     listed = [help_options(p) for p in params]
+    # the second number of "640 by 640" goes only with the first, to an option of several numbers
+    twins = {k for k, lit in enumerate(lits) if k and lit.kind == "number" and lits[k - 1].text == lit.text
+             and lits[k - 1].pos == lit.pos - 2 and words[lit.pos - 1].lower() == "by"}  # fmt: skip
     boost: dict[tuple[int, int], float] = {}
     registered = registered or {}
     for pi, p in enumerate(params):
@@ -616,7 +634,7 @@ def bind(
                 cands.append((1.0 * s + near, li, pi, value))
             continue
         for li, lit in enumerate(lits):
-            if not _fits(p, lit) or (lit.kind == "word" and _stem(lit.text) in names):
+            if li in twins or not _fits(p, lit) or (lit.kind == "word" and _stem(lit.text) in names):
                 continue
             key = _norm(lit.text)
             if key in registered and _pathlike(p):
@@ -672,8 +690,14 @@ def bind(
         if p.is_flag:
             flag_words = {_stem(w) for w in _split(p.name)} - {"no", "use", "enable", "do"}
             # "tie the weights" says --tied, "mirroring" says --mirror
-            said = all(any(t == n or len(n) >= 4 and t.startswith(n) or len(t) >= 3 and n in (t + "d", t + "ed")
-                           for t in stems) for n in flag_words)  # fmt: skip
+            # ("auxiliary losses" for --no_aux_loss), all said close together: "images" and "weights" far apart
+            # in the task do not say --image-weights
+            def hits(n: str) -> list[int]:
+                return [i for i, w in enumerate(words) if (t := _stem(w)) == n or len(n) >= 4 and t.startswith(n)
+                        or len(t) >= 3 and n in (t + "d", t + "ed") or t in ABBREVIATIONS.get(n, ())]  # fmt: skip
+
+            at = [hits(n) for n in flag_words]
+            said = all(at) and _close(at, 4)
             # one spelling written as two words: "fast mode" for --fastmode, "render only" for --renderonly
             joined = _norm("".join(w for w in _split(p.name) if w not in ("no", "use", "enable", "do")))
             said = said or len(joined) >= 6 and joined in pairs_said
@@ -836,6 +860,11 @@ def _shape(name: str) -> str:
     return re.sub(r"[a-z]+", "a", re.sub(r"\d+", "9", name.lower()))
 
 
+def _close(at: Sequence[Sequence[int]], span: int) -> bool:
+    """Whether one position of each list lies within ``span`` words of one position of the first."""
+    return any(all(any(abs(j - i) <= span for j in xs) for xs in at[1:]) for i in at[0])
+
+
 def _help_at(help_: str, words: Sequence[str]) -> list[int]:
     """The positions of the words of a short help phrase (2-4 content words, ``_help_said``) the task says in
     order, or []."""
@@ -888,13 +917,16 @@ def _sentence_start(task: str, words: Sequence[str], pos: int) -> bool:
 
 
 def _number_run(lits: Sequence[Literal], li: int, nargs: str | None) -> list[str]:
-    """The numbers from ``lits[li]`` on that stand together in the task ("0 0.5", "0 and 0.5"), for ``nargs``."""
+    """The numbers from ``lits[li]`` on that stand together in the task ("0 0.5", "0 and 0.5", "640 by 640"),
+    for ``nargs``: each within two words of the one before."""
     limit = int(nargs) if nargs and nargs.isdigit() else 8
     out = [lits[li].text]
+    prev = lits[li].pos
     for lit in lits[li + 1 :]:
-        if lit.kind != "number" or lit.pos - lits[li].pos > 2 * len(out) or len(out) >= limit:
+        if lit.kind != "number" or lit.pos - prev > 2 or len(out) >= limit:
             break
         out.append(lit.text)
+        prev = lit.pos
     return out
 
 
@@ -1078,6 +1110,8 @@ def rank_candidates(
 ) -> list[tuple[float, Affordance, list[tuple[Param, str]], list[str]]]:
     """The best ``top`` entries of ``kinds`` for ``task``: (score, entry, bound values, warnings), best first."""
     tw = {x for w in words_of(task) for x in (_stem(w), _norm(w))} - _STOP  # "Fine-tune" also as "finetune"
+    # "auxiliary-head": auxiliary, head (not the pieces of paths and addresses: "stylegan2" of a URL)
+    pieces = {x for w in words_of(task) if not re.search(r"[/.]", w) for x in _split(w)} - _STOP
     hit_text = "\n".join(h.text for h in hits[:8])
     hit_paths = [h.path for h in hits[:8]]
     wd = workdir.strip("./")
@@ -1103,7 +1137,12 @@ def rank_candidates(
                 score += 2.0  # the retrieved context shows this very block
             out.append((score, a, pairs, warns))
             continue
-        score = 2.0 * len(tw & entry_words(a))
+        ew = entry_words(a)
+        # "detection" says detect.py, "auxiliary-head" says train_aux.py
+        score = 2.0 * len(tw & ew) + 1.0 * sum(
+            1 for n in _file_words(a.path) - tw - _GENERIC_STEMS
+            if len(n) >= 3 and any(t.startswith(n) and len(n) + 2 < len(t) <= len(n) + 6 for t in pieces)
+        )
         base = a.path.rsplit("/", 1)[-1]
         if base and a.kind != "make-target" and re.search(rf"(?<![\w/]){re.escape(base)}\b", task):
             score += 4.0  # the task names the file
