@@ -168,3 +168,27 @@ def test_twin_scripts_need_the_longer_names_own_word_and_folders_are_named_befor
 def test_inflected_and_compound_task_words_name_options() -> None:
     got, _ = _run("With upscale.py, take the frames in clips/a and upscale them by 3 with srgan", "upscale.py")
     assert got["--outscale"] == "3" and got["--arch"] == "srgan"  # "upscale" ends with scale
+
+
+def test_the_launcher_the_documentation_runs_the_script_with_is_kept_with_the_tasks_counts() -> None:
+    from mlrag.generation.synthesis import documented_launcher
+    from mlrag.types import Hit
+
+    cat = build_catalog(CONFIGURED.items())
+    fit = cat.get("python-script:fit.py")
+    assert fit is not None
+    doc = ("To train on 8 GPUs:\n```bash\npython -m torch.distributed.launch --nproc_per_node 8 --master_port 12345 "
+           "fit.py config/fit_wiki.py\n```\n")  # fmt: skip
+    hit = Hit(text=doc, path="README.md", start_line=1, end_line=4, score=1.0, chunk=None)  # type: ignore[arg-type]
+    got = documented_launcher("fit on 4 GPUs with master port 29501", fit, [hit])
+    assert got == ("python -m torch.distributed.launch --nproc_per_node 4 --master_port 29501", {"4", "29501"})
+    assert documented_launcher("fit it", fit, [hit])[0].endswith("--nproc_per_node 8 --master_port 12345")
+    other = Hit(text="python fit.py --max_iters=10", path="README.md", start_line=1, end_line=1, score=1.0,
+                chunk=None)  # type: ignore[arg-type]
+    assert documented_launcher("fit on 4 GPUs", fit, [other]) == ("", set())  # no launcher shown: python
+    b = synthesize("Fit with the wiki config on 4 GPUs, master port 29501, learning rate 1e-4", cat, [hit],
+                   output_type="bash")  # fmt: skip
+    assert b is not None and render(b)[0] == (
+        "python -m torch.distributed.launch --nproc_per_node 4 --master_port 29501 fit.py config/fit_wiki.py "
+        "--learning_rate=1e-4"
+    )

@@ -1214,6 +1214,51 @@ def launcher_of(task: str) -> tuple[str, str]:
     return "", task
 
 
+_DOC_LAUNCHER = re.compile(
+    r"(torchrun|python3?\s+-m\s+torch\.distributed\.(?:launch|run))((?:\s+--?[\w-]+(?:[ =](?!\S*\.py\b)[^\s\\-]\S*)?)*)"
+)
+_ONE_GPU = re.compile(r"\b(?:one|a single|single|1)\s+gpu\b", re.I)
+
+
+def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit]) -> tuple[str, set[str]]:
+    """The launcher the retrieved documentation runs ``a`` with (``python -m torch.distributed.launch
+    --nproc_per_node 8 main.py ...``), with the process count and master port the task states put in place of the
+    line's, and those stated values (no option of the script takes them); ``("", set())`` when no line runs
+    ``a`` through a launcher."""
+    base = posixpath.basename(a.path)
+    for h in hits[:8]:
+        for line in h.text.splitlines():
+            if base not in line:
+                continue
+            m = _DOC_LAUNCHER.search(line)
+            if m is None or not re.match(rf"\s*(?:\S*/)?{re.escape(base)}\b", line[m.end() :]):
+                continue
+            opts = m.group(2).split()
+            taken: set[str] = set()
+            nproc = _NPROC.search(task)
+            n = (nproc.group(1) or nproc.group(2)) if nproc else "1" if _ONE_GPU.search(task) else None
+            port = _PORT.search(task)
+            out = []
+            k = 0
+            while k < len(opts):
+                name, eq, val = opts[k].partition("=")
+                sep = "=" if eq else " "
+                if not eq and k + 1 < len(opts) and not opts[k + 1].startswith("-"):
+                    val = opts[k + 1]
+                    k += 1
+                if name == "--nproc_per_node" and n:
+                    val = n
+                elif name == "--master_port" and port:
+                    val = port.group(1)
+                out.append(f"{name}{sep}{val}" if val else name)
+                k += 1
+            if port and not any(o.startswith("--master_port") for o in out):
+                out.append(f"--master_port {port.group(1)}")
+            taken = {x for x in (n if nproc else None, port.group(1) if port else None) if x}
+            return " ".join([re.sub(r"\s+", " ", m.group(1)), *out]), taken
+    return "", set()
+
+
 def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str = "", launcher: str = "") -> str:
     """The command line for ``a`` with ``pairs`` bound, run from the caller's ``workdir`` (a Python script by
     ``launcher`` instead of ``python`` when one is given)."""
@@ -1449,6 +1494,9 @@ def synthesize(
         warns = [w for w in warns if not any(w.startswith(f"{n} is required by ") for n in filled)]
     if a.kind in RUNNABLE and a.framework != "hydra":
         pairs = [*pairs, *config_value(task, a, pairs, catalog, workdir)]
+    if not launcher and a.kind == "python-script":
+        launcher, taken = documented_launcher(task, a, hits)
+        pairs = [(p, v) for p, v in pairs if v not in taken]  # "on 8 GPUs, master port 12345" set the launcher
     return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked),
                    launcher if a.kind == "python-script" else "")  # fmt: skip
 
