@@ -49,6 +49,16 @@ LAUNCHERS = frozenset({"torchrun", "deepspeed", "horovodrun", "mpirun", "kernpro
 LAUNCHER_SUBCOMMANDS = {"accelerate": "launch"}
 #: Launchers run as ``python -m <module>``.
 LAUNCH_MODULES = frozenset({"torch.distributed.run", "torch.distributed.launch", "accelerate.commands.launch"})
+#: How a task asks for a launcher by name, and how the command then starts: the launcher's words (or "distributed
+#: launch"), the command, its option for the process count, and the options it takes on one machine.
+LAUNCHER_REQUESTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    (r"\btorchrun\b", "torchrun", "--nproc_per_node", ("--standalone",)),
+    (r"\btorch\.distributed\.run\b", "python -m torch.distributed.run", "--nproc_per_node", ()),
+    (r"\btorch\.distributed\.launch\b|\bdistributed\s+launch(?:er)?\b", "python -m torch.distributed.launch",
+     "--nproc_per_node", ()),
+    (r"\baccelerate\s+launch\b", "accelerate launch", "--num_processes", ()),
+    (r"\bdeepspeed\b", "deepspeed", "--num_gpus", ()),
+)  # fmt: skip
 #: Words that run the rest of the command line (``nohup python x.py``).
 PREFIXES = frozenset({"nohup", "time", "exec", "sudo", "env", "xvfb-run"})
 #: Other programs a command line often starts with; they are not a repository's scripts.

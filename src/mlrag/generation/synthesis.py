@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from ..catalog.base import Affordance, Catalog, Param
 from ..catalog.examples import fill_slots
+from ..commands import LAUNCHER_REQUESTS, LAUNCHER_SUBCOMMANDS, PYTHON, invocation, split_commands, strip_prefixes
 from ..types import Hit
 from .structured import Tool, call_tool, tool_name
 
@@ -136,7 +137,7 @@ class Binding:
     warnings: tuple[str, ...] = ()
     score: float = 0.0
     candidates: tuple[str, ...] = field(default=(), compare=False)
-    launcher: str = ""  # "torchrun --standalone --nproc_per_node=4": what runs a Python script instead of python
+    launcher: str = ""  # what runs a Python script instead of python (a distributed launcher and its options)
 
 
 def _split(name: str) -> list[str]:
@@ -1178,11 +1179,9 @@ def rank_candidates(
 
 
 #: Distributed launchers a task asks for by name (the command then starts with them, not with ``python``).
-_LAUNCHERS = (
-    (re.compile(r"\btorchrun\b", re.I), "torchrun"),
-    (re.compile(r"\btorch\.distributed\.launch\b|\bdistributed\s+launch(?:er)?\b", re.I),
-     "python -m torch.distributed.launch"),
-)  # fmt: skip
+_LAUNCHERS: tuple[tuple[re.Pattern[str], str, str, tuple[str, ...]], ...] = tuple(
+    (re.compile(pattern, re.I), command, nproc, one) for pattern, command, nproc, one in LAUNCHER_REQUESTS
+)
 _NPROC = re.compile(r"(?<![\w.])(\d+)\s+(?:gpus?|processes|procs)\b|\bnproc_per_node\s*(?:=|of|to)?\s*(\d+)", re.I)
 _NNODES = re.compile(r"(?<![\w.])(\d+)\s+(?:nodes|machines)\b", re.I)
 _PORT = re.compile(r"\bmaster[\s_-]port\s*(?:of|=|:|is|to)?\s*(\d{2,5})\b", re.I)
@@ -1192,7 +1191,7 @@ def launcher_of(task: str) -> tuple[str, str]:
     """The launcher the task asks for, with the process count, node count and master port it states
     ("on one node with 4 GPUs using torchrun" -> ``torchrun --standalone --nproc_per_node=4``), and the task
     without those words; ``("", task)`` when it names no launcher."""
-    for pattern, command in _LAUNCHERS:
+    for pattern, command, nproc_option, one_machine in _LAUNCHERS:
         m = pattern.search(task)
         if m is None:
             continue
@@ -1202,10 +1201,10 @@ def launcher_of(task: str) -> tuple[str, str]:
         if nodes is not None and int(nodes.group(1)) > 1:
             opts.append(f"--nnodes={nodes.group(1)}")
             rest = rest[: nodes.start()] + " " + rest[nodes.end() :]
-        elif command == "torchrun":
-            opts.append("--standalone")  # one machine: torchrun's own rendezvous
+        else:
+            opts += one_machine  # torchrun's own rendezvous on one machine
         if (n := _NPROC.search(rest)) is not None:
-            opts.append(f"--nproc_per_node={n.group(1) or n.group(2)}")
+            opts.append(f"{nproc_option}={n.group(1) or n.group(2)}")
             rest = rest[: n.start()] + " " + rest[n.end() :]
         if (port := _PORT.search(rest)) is not None:
             opts.append(f"--master_port={port.group(1)}")
@@ -1214,9 +1213,6 @@ def launcher_of(task: str) -> tuple[str, str]:
     return "", task
 
 
-_DOC_LAUNCHER = re.compile(
-    r"(torchrun|python3?\s+-m\s+torch\.distributed\.(?:launch|run))((?:\s+--?[\w-]+(?:[ =](?!\S*\.py\b)[^\s\\-]\S*)?)*)"
-)
 _ONE_GPU = re.compile(r"\b(?:one|a single|single|1)\s+gpu\b", re.I)
 
 
@@ -1227,14 +1223,28 @@ def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit]) -> tuple[
     ``a`` through a launcher."""
     base = posixpath.basename(a.path)
     for h in hits[:8]:
-        for line in h.text.splitlines():
-            if base not in line:
+        if base not in h.text:
+            continue
+        try:
+            commands = split_commands(h.text)
+        except ValueError:
+            continue
+        for cmd in commands:
+            inv = invocation(cmd)
+            if inv is None or inv.kind != "file" or posixpath.basename(inv.target) != base:
                 continue
-            m = _DOC_LAUNCHER.search(line)
-            if m is None or not re.match(rf"\s*(?:\S*/)?{re.escape(base)}\b", line[m.end() :]):
+            _, toks = strip_prefixes(cmd)
+            head = toks[: len(toks) - len(inv.args) - 1]
+            if not head:
                 continue
-            opts = m.group(2).split()
-            taken: set[str] = set()
+            if PYTHON.fullmatch(posixpath.basename(head[0])):
+                if len(head) < 3 or head[1] != "-m":
+                    continue  # run by plain python: no launcher
+                command, opts = head[:3], head[3:]
+            elif len(head) > 1 and LAUNCHER_SUBCOMMANDS.get(head[0]) == head[1]:
+                command, opts = head[:2], head[2:]  # accelerate launch
+            else:
+                command, opts = head[:1], head[1:]
             nproc = _NPROC.search(task)
             n = (nproc.group(1) or nproc.group(2)) if nproc else "1" if _ONE_GPU.search(task) else None
             port = _PORT.search(task)
@@ -1255,7 +1265,7 @@ def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit]) -> tuple[
             if port and not any(o.startswith("--master_port") for o in out):
                 out.append(f"--master_port {port.group(1)}")
             taken = {x for x in (n if nproc else None, port.group(1) if port else None) if x}
-            return " ".join([re.sub(r"\s+", " ", m.group(1)), *out]), taken
+            return " ".join([*command, *out]), taken
     return "", set()
 
 
