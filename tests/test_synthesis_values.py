@@ -192,3 +192,29 @@ def test_the_launcher_the_documentation_runs_the_script_with_is_kept_with_the_ta
         "python -m torch.distributed.launch --nproc_per_node 4 --master_port 29501 fit.py config/fit_wiki.py "
         "--learning_rate=1e-4"
     )
+
+
+GAN = {
+    "train.py": (
+        "import argparse\np = argparse.ArgumentParser()\n"
+        "p.add_argument('path', type=str, help='path of the lmdb dataset')\n"
+        "p.add_argument('--arch', type=str, default='stylegan2', help='model architectures (stylegan2 | swagan)')\n"
+        "p.add_argument('--batch', type=int, default=16, help='batch sizes for each gpus')\n"
+        "p.add_argument('--size', type=int, default=256, help='image sizes for the model')\n"
+        "p.add_argument('--mode', type=str, default='batch', help='mixing per \"batch\", \"pair\" or \"elem\"')\n"
+        "p.add_argument('--index', type=int, default=0, help='index of eigenvector')\n"
+        "args = p.parse_args()\n"
+    ),
+}
+
+
+def test_declined_names_ordinals_pixels_and_words_that_spell_another_option() -> None:
+    cat = build_catalog(GAN.items())
+    b = synthesize("Train the SWAGAN architecture instead of plain StyleGAN2 on ./lmdb/cats with 512px images, "
+                   "a batch of 8 and the 3rd eigenvector", cat, output_type="bash")  # fmt: skip
+    assert b is not None
+    assert {p.name: v for p, v in b.values} == {"path": "./lmdb/cats", "--arch": "swagan", "--batch": "8",
+                                                 "--size": "512", "--index": "3"}  # fmt: skip
+    # "Batch" of "Batch size 4" names --batch; it is not the value "batch" of --mode
+    b = synthesize("train.py on ./lmdb/cats: Batch size 4, pre-trained look", cat, output_type="bash")
+    assert b is not None and "--mode" not in {p.name for p, _ in b.values}

@@ -181,6 +181,8 @@ def param_words(p: Param) -> frozenset[str]:
                     out.update({_stem(rest), *(_stem(x) for x in ABBREVIATIONS.get(prefix, ()))})
             if len(w) > 4 and w[0] == "n" and w[1] not in "aeiou":  # ngpus, nepochs: the count of gpus, epochs
                 out.add(_stem(w[1:]))
+    if set(_split(p.name)) <= {"size", "resolution", "res"}:
+        out |= {"px", "pixel"}  # a bare --size of an image model: "256px" (not --batch-size)
     out -= {"no", "use", "enable", "num", "n", "number", "is", "do", "s"}
     out -= {"to", "of", "the", "for", "with", "and", "or", "by", "as", "at", "in", "on"}  # (init_from: "from X")
     return frozenset(out)
@@ -219,6 +221,9 @@ def plain_numbers(task: str) -> str:
     # "512x512 images" is an image size of 512 (a square size; inside a file name it stays as it is)
     # ("640x640" for an option of two numbers: "640 by 640", both kept for nargs, the second dropped otherwise)
     task = re.sub(r"(?<![\w./-])(\d{2,5})\s?[x×]\s?\1(?![\w.-])", r"\1 by \1", task)
+    # "the 7th eigenvector" is number 7; "256px images" are 256 pixels
+    task = re.sub(r"(?<![\w./-])(\d+)(?:st|nd|rd|th)\b", r"\1", task)
+    task = re.sub(r"(?<![\w./-])(\d+)(px|pixels?)\b", r"\1 \2", task)
     # "upsample it 4x" is a factor of 4
     task = re.sub(r"(?<![\w./-])(\d{1,3})[x×](?![\w.-])", r"\1", task)
     # a number that starts a path segment ("results/000-DiT-B-4/...") is part of the path
@@ -378,7 +383,7 @@ def _pathlike(p: Param) -> bool:
     said = any(w.endswith(tuple(_PATH_WORDS)) and w != "profile" for w in names)  # pdbfile, outpath, logdir
     said = said or bool(names & {"source", "src", "input"})  # --source, --input: a file or folder to read
     # help: "Path to the ...", "Input folder", "txt path for meta info"
-    said = said or any(_stem(w) in _PATH_WORDS for w in _split(p.help)[:4])
+    said = said or any(_stem(w).endswith(tuple(_PATH_WORDS)) for w in _split(p.help)[:4])  # "load from logdir"
     # a default that is a path ("datasets/DF2K/DF2K_HR", "./data", "model.pt"; not a hub or registry name with
     # one "/": "facebook/opt-125m", "Net-S/2"): the option takes one
     d = p.default or ""
@@ -399,7 +404,10 @@ _QUOTED_CHOICES = re.compile(
 
 #: Three or more names joined by bars ("cifar10 | lsun | mnist"), or in parentheses with commas ("type of network
 #: (RNN_TANH, LSTM, GRU)"): the way many help texts list what an untyped option takes.
-_BAR_LIST = re.compile(r"(?<![\w./-])\w[\w./-]*(?:[ \t]*\|[ \t]*\w[\w./-]*){2,}")
+_BAR_LIST = re.compile(
+    r"(?<![\w./-])\w[\w./-]*(?:[ \t]*\|[ \t]*\w[\w./-]*){2,}"
+    r"|(?<=[(\[])\s*\w[\w./-]*(?:[ \t]*\|[ \t]*\w[\w./-]*)+(?=\s*[)\]])"  # two are a list in brackets: (a | b)
+)
 _PAREN_LIST = re.compile(r"\(\s*(\w[\w./-]*(?:\s*,\s*\w[\w./-]*){2,})\s*\)")
 
 
@@ -612,6 +620,12 @@ def bind(
             said_bools.append((p, got[0]))  # written even when it is the default: the task says it
             naming.update(got[1])
     lits = [lit for lit in lits if not (lit.kind == "word" and lit.pos in naming)]
+    # a name the task turns down ("SWAGAN instead of StyleGAN2", "rather than LSTM") and a word that with its
+    # neighbour spells an option ("Batch size": --batch_size) are no values
+    lits = [lit for lit in lits if not (lit.kind == "word" and (_declined(words, lit.pos) or any(
+        _norm(a + b) in spelled for a, b in ((words[lit.pos - 1] if lit.pos else "", lit.text),
+                                             (lit.text, words[lit.pos + 1] if lit.pos + 1 < len(words) else ""))
+        if a and b)))]
     cands: list[tuple[float, int, int, str]] = []  # (score, literal index, param index, value)
     every_name = set().union(*(param_words(p) for p in params)) if params else set()
     values_at = {lit.pos for lit in lits if lit.kind != "word"}
@@ -884,6 +898,13 @@ def _help_at(help_: str, words: Sequence[str]) -> list[int]:
     return []
 
 
+def _declined(words: Sequence[str], pos: int) -> bool:
+    """Whether the task turns down the word at ``pos``: "instead of X", "rather than X", "not X", "plain X"."""
+    before = [w.lower() for w in words[max(0, pos - 3) : pos]]
+    return before[-2:] == ["instead", "of"] or before[-2:] == ["rather", "than"] or before[-1:] == ["not"] or (
+        len(before) >= 3 and before[-3:-1] == ["instead", "of"] and before[-1] in ("the", "a", "plain", "default"))
+
+
 def _help_said(help_: str, words: Sequence[str]) -> bool:
     """Whether the task says a short help phrase of 2-4 content words in order, close together ("half
     precision", "use mixed precision training")."""
@@ -903,9 +924,20 @@ def _help_said(help_: str, words: Sequence[str]) -> bool:
     return False
 
 
+_COMPOUND_FIRST = frozenset(
+    "pre post fine re non co multi self well long short high low full half real single double mixed semi sub "
+    "over under anti cross end top user open one two zero few case ground hand state large small x".split()
+)
+
+
 def _namelike(word: str, sentence_start: bool = False) -> bool:
     """Whether a word looks like a name rather than English: a digit, ``_``/``-``/``.`` or a capital inside it,
-    all capitals ("LA"), or a capital first letter where a sentence does not start."""
+    all capitals ("LA"), or a capital first letter where a sentence does not start. Two lower-case words joined
+    by a hyphen after a common first word are English ("pre-trained", "fine-tune", "case-sensitive"); a hub name
+    is not ("bert-base-uncased")."""
+    m = re.fullmatch(r"([a-z]+)-[a-z]{2,}", word)
+    if m is not None and m.group(1) in _COMPOUND_FIRST:
+        return False
     if re.search(r"[A-Z0-9_\-.]", word[1:]):
         return True
     return word[:1].isupper() and not sentence_start
