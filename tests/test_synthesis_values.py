@@ -218,3 +218,30 @@ def test_declined_names_ordinals_pixels_and_words_that_spell_another_option() ->
     # "Batch" of "Batch size 4" names --batch; it is not the value "batch" of --mode
     b = synthesize("train.py on ./lmdb/cats: Batch size 4, pre-trained look", cat, output_type="bash")
     assert b is not None and "--mode" not in {p.name for p, _ in b.values}
+
+
+SAMPLER = {
+    "sample.py": (
+        "import argparse\np = argparse.ArgumentParser()\n"
+        "p.add_argument('files', nargs='+', help='image files to project')\n"
+        "p.add_argument('-r', '--resume', type=str, help='load from logdir or checkpoint in logdir')\n"
+        "p.add_argument('-k', '--top_k', type=int, default=250, help='top-k sampling')\n"
+        "p.add_argument('--lr', type=float, default=0.1, help='learning rate')\n"
+        "p.add_argument('--lr_rampup', type=float, default=0.05, help='learning rate rampup duration')\n"
+        "args = p.parse_args()\n"
+    ),
+}
+
+
+def test_documented_spellings_file_lists_and_the_fuller_name_on_a_tie() -> None:
+    from mlrag.types import Hit
+
+    cat = build_catalog(SAMPLER.items())
+    doc = "Sample with\n```\npython sample.py -r logs/run1/ -k 100 a.png\n```\n"
+    hit = Hit(text=doc, path="README.md", start_line=1, end_line=4, score=1.0, chunk=None)  # type: ignore[arg-type]
+    task = "Project b.png and a.png with top-k 50, resuming from logs/run2/, at a learning rate of 0.01"
+    b = synthesize(task, cat, [hit], output_type="bash")
+    assert b is not None
+    assert render(b)[0] == "python sample.py b.png a.png -r logs/run2/ -k 50 --lr 0.01"
+    b = synthesize(task, cat, output_type="bash")  # no usage line shown: the options' own names
+    assert b is not None and render(b)[0] == "python sample.py b.png a.png --resume logs/run2/ --top_k 50 --lr 0.01"

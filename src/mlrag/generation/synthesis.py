@@ -30,7 +30,7 @@ import re
 import shlex
 from collections.abc import Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..catalog.base import Affordance, Catalog, Param
 from ..catalog.examples import fill_slots
@@ -694,6 +694,8 @@ def bind(
 
             if lit.kind == "number" and (p.nargs in ("+", "*") or (p.nargs or "").isdigit()):
                 value = " ".join(_number_run(lits, li, p.nargs))
+            elif lit.kind == "path" and p.nargs in ("+", "*") and not any(c in lit.text for c in " '\""):
+                value = " ".join(_path_run(lits, li))  # "face1.png and face2.png" for files given as a list
             cands.append((near + bonus, li, pi, value))
     flags: list[tuple[Param, str]] = []
     stems = {_stem(w) for w in words}
@@ -725,8 +727,11 @@ def bind(
                 flags.append((p, ""))  # --fp16 "half precision": the task says its help's words together
     # a tie goes to a value the option's help lists ("GRU" for "type of network (LSTM, GRU)", not "Wikitext-2"),
     # then to the option a bare count means: "Run 1500 iterations" is --max_iters, not --eval_iters
+    # and then to the option whose name the task says more fully ("a learning rate of 0.05": --lr, not --lr_rampup)
+    task_stems = {_stem(w) for w in words}
     cands.sort(key=lambda c: (-round(c[0], 6), _norm(c[3]) not in listed[c[2]],
-                              not set(_split(params[c[2]].name)) & _COUNTS, c[1], c[2]))  # fmt: skip
+                              not set(_split(params[c[2]].name)) & _COUNTS,
+                              _unsaid(params[c[2]], task_stems), c[1], c[2]))  # fmt: skip
     used_lit: set[int] = set()
     used_param: set[int] = set()
     bound: dict[int, str] = {}
@@ -737,7 +742,8 @@ def bind(
             continue
         used_param.add(pi)
         if li >= 0:
-            used_lit.update(range(li, li + len(value.split())) if lits[li].kind == "number" else (li,))
+            many = lits[li].kind == "number" or lits[li].kind == "path" and " " in value
+            used_lit.update(range(li, li + len(value.split())) if many else (li,))
         bound[pi] = value
         total += score - boost.get((li, pi), 0.0)
     # a path written after "into"/"to" that no option's name claimed goes to the one open output option
@@ -792,6 +798,11 @@ def bind(
             if spare is not None:
                 rest.remove(spare)
                 bound[pi] = spare.text
+                if spare.kind == "path" and p.nargs in ("+", "*"):  # the files the task lists together
+                    k = lits.index(spare)
+                    more = [x for x in _path_run(lits, k)[1:] if any(r.text == x for r in rest)]
+                    rest = [r for r in rest if r.text not in more]
+                    bound[pi] = " ".join([spare.text, *more])
                 total += 0.2
     # a positional is given only with every one before it ($2 needs $1): the gaps take the task's leftover values
     # in order, else their defaults
@@ -898,6 +909,13 @@ def _help_at(help_: str, words: Sequence[str]) -> list[int]:
     return []
 
 
+def _unsaid(p: Param, stems: AbstractSet[str]) -> int:
+    """How many words of ``p``'s name (counts like ``max``, ``num`` aside) the task does not say, by itself or by
+    an expansion (``lr``: learning rate)."""
+    return sum(1 for w in _split(p.name) if w not in _COUNTS and len(w) > 1 and _stem(w) not in stems
+               and not set(ABBREVIATIONS.get(w, ())) & stems)  # fmt: skip
+
+
 def _declined(words: Sequence[str], pos: int) -> bool:
     """Whether the task turns down the word at ``pos``: "instead of X", "rather than X", "not X", "plain X"."""
     before = [w.lower() for w in words[max(0, pos - 3) : pos]]
@@ -957,6 +975,18 @@ def _number_run(lits: Sequence[Literal], li: int, nargs: str | None) -> list[str
     prev = lits[li].pos
     for lit in lits[li + 1 :]:
         if lit.kind != "number" or lit.pos - prev > 2 or len(out) >= limit:
+            break
+        out.append(lit.text)
+        prev = lit.pos
+    return out
+
+
+def _path_run(lits: Sequence[Literal], li: int) -> list[str]:
+    """The paths from ``lits[li]`` on that the task lists together ("a.png, b.png and c.png")."""
+    out = [lits[li].text]
+    prev = lits[li].pos
+    for lit in lits[li + 1 :]:
+        if lit.kind != "path" or lit.pos - prev > 2 or " " in lit.text:
             break
         out.append(lit.text)
         prev = lit.pos
@@ -1301,6 +1331,41 @@ def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit]) -> tuple[
     return "", set()
 
 
+def _usage_lines(a: Affordance, hits: Sequence[Hit]) -> list[list[str]]:
+    """The simple commands of the retrieved context that run ``a``'s script."""
+    base = posixpath.basename(a.path)
+    out = []
+    for h in hits[:8]:
+        if base not in h.text:
+            continue
+        try:
+            commands = split_commands(h.text)
+        except ValueError:
+            continue
+        for cmd in commands:
+            inv = invocation(cmd)
+            if inv is not None and inv.kind == "file" and posixpath.basename(inv.target) == base:
+                out.append(list(inv.args))
+    return out
+
+
+def documented_spellings(
+    a: Affordance, pairs: Sequence[tuple[Param, str]], hits: Sequence[Hit]
+) -> list[tuple[Param, str]]:
+    """``pairs`` with each option spelled as the documentation's usage lines for ``a`` spell it (``-r`` when the
+    README writes ``-r logs/x``, not ``--resume``); options the lines do not use keep their own name."""
+    used = {t.split("=", 1)[0] for args in _usage_lines(a, hits) for t in args if t.startswith("-")}
+    if not used:
+        return list(pairs)
+    out = []
+    for p, v in pairs:
+        alias = next((x for x in p.aliases if x in used), None)
+        if alias is not None and p.name not in used:
+            p = replace(p, name=alias, aliases=tuple(x for x in p.spellings if x != alias))
+        out.append((p, v))
+    return out
+
+
 def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str = "", launcher: str = "") -> str:
     """The command line for ``a`` with ``pairs`` bound, run from the caller's ``workdir`` (a Python script by
     ``launcher`` instead of ``python`` when one is given)."""
@@ -1313,7 +1378,8 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
         elif p.kind == "override":
             opts.append(f"{p.name}={shlex.quote(v)}")
         elif p.kind == "positional":
-            positionals.append((p.position or 0, v))
+            many = p.nargs in ("+", "*") or (p.nargs or "").isdigit()
+            positionals += [(p.position or 0, x) for x in (v.split() if many else [v])]
         elif p.is_flag:
             opts.append(p.name)
         else:
@@ -1322,7 +1388,7 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
                 opts.append(f"{p.name}={shlex.quote(v)}")
             else:
                 opts += [p.name, *(shlex.quote(x) for x in values)]
-    args = [shlex.quote(v) for _, v in sorted(positionals)] + opts
+    args = [shlex.quote(v) for _, v in sorted(positionals, key=lambda pv: pv[0])] + opts  # (a list keeps its order)
     caller = workdir.strip("/").removeprefix("./")
     run = a.run
     if launcher and a.kind == "python-script" and run.startswith("python "):
@@ -1539,6 +1605,7 @@ def synthesize(
     if not launcher and a.kind == "python-script":
         launcher, taken = documented_launcher(task, a, hits)
         pairs = [(p, v) for p, v in pairs if v not in taken]  # "on 8 GPUs, master port 12345" set the launcher
+    pairs = documented_spellings(a, pairs, hits)
     return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked),
                    launcher if a.kind == "python-script" else "")  # fmt: skip
 
