@@ -245,3 +245,36 @@ def test_documented_spellings_file_lists_and_the_fuller_name_on_a_tie() -> None:
     assert render(b)[0] == "python sample.py b.png a.png -r logs/run2/ -k 50 --lr 0.01"
     b = synthesize(task, cat, output_type="bash")  # no usage line shown: the options' own names
     assert b is not None and render(b)[0] == "python sample.py b.png a.png --resume logs/run2/ --top_k 50 --lr 0.01"
+
+
+def test_a_parser_whose_parents_are_built_in_another_module_has_their_options() -> None:
+    files = {
+        "main.py": (
+            "import argparse\n"
+            "def get_args_parser():\n"
+            "    p = argparse.ArgumentParser('det', add_help=False)\n"
+            "    p.add_argument('--lr', type=float, default=1e-4)\n"
+            "    p.add_argument('--coco_path', type=str, help='path to COCO')\n"
+            "    p.add_argument('--nodes', type=int, default=9, help='shadowed by the launcher script')\n"
+            "    return p\n"
+            "if __name__ == '__main__':\n"
+            "    args = get_args_parser().parse_args()\n"
+        ),
+        "submit.py": (
+            "import argparse\nimport main as detection\n"
+            "def parse_args():\n"
+            "    parent = detection.get_args_parser()\n"
+            "    p = argparse.ArgumentParser('submit', parents=[parent])\n"
+            "    p.add_argument('--nodes', type=int, default=4, help='Number of nodes to request')\n"
+            "    return p.parse_args()\n"
+            "if __name__ == '__main__':\n"
+            "    parse_args()\n"
+        ),
+    }
+    cat = build_catalog(files.items())
+    sub = cat.get("python-script:submit.py")
+    assert sub is not None
+    by = {p.name: p for p in sub.params}
+    assert set(by) == {"--nodes", "--lr", "--coco_path"} and by["--nodes"].default == "4"  # its own flag wins
+    b = synthesize("launch submit.py on 2 nodes with COCO at /data/coco", cat, output_type="bash")
+    assert b is not None and render(b)[0] == "python submit.py --nodes 2 --coco_path /data/coco"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 #: Bumped whenever the extractors or the file layout change what a catalog holds.
-CATALOG_VERSION = 6  # 6: exec-configured scripts; byte-order marks; blockquoted examples
+CATALOG_VERSION = 7  # 6: exec-configured scripts, byte-order marks, blockquoted examples; 7: parents from other modules
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (

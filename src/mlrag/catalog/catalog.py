@@ -41,6 +41,7 @@ from .python_cli import (
     params_from_options,
     read_cli,
     runs_as_main,
+    with_parents,
 )
 from .shell import make_affordances, shell_affordance
 
@@ -172,6 +173,8 @@ def _python_entries(path: str, text: str, tree: ast.Module, sources: dict[str, s
     spec = specs.get(path)
     main = runs_as_main(tree)
     if spec is not None:
+        if "parents" in text:  # ArgumentParser(parents=[other_module.get_args_parser()])
+            spec = with_parents(spec, tree, path, sources, specs)
         return _script_entries(path, spec, params_from_options(spec.options), spec.framework, summary,
                                (spec.start_line, spec.end_line))  # fmt: skip
     if "exec(" in text and (configured := exec_config_params(tree, text)):

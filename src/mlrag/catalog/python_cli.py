@@ -501,6 +501,51 @@ def borrowed_cli(
     return CliSpec(framework or "argparse", tuple(merged))
 
 
+def _names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def parent_modules(tree: ast.Module, script: str, sources: Sources) -> list[str]:
+    """The repository modules whose parsers ``script``'s parser takes as ``parents=[...]``
+    (``argparse.ArgumentParser(parents=[detection.get_args_parser()])`` with ``import main as detection``, or a
+    name assigned from such a call first)."""
+    used: set[str] = set()
+    assigned: dict[str, ast.AST] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            assigned[node.targets[0].id] = node.value
+        if isinstance(node, ast.Call) and dotted_name(node.func).split(".")[-1] == "ArgumentParser":
+            used |= {n for kw in node.keywords if kw.arg == "parents" for n in _names_in(kw.value)}
+    used |= {n for name in list(used) if name in assigned for n in _names_in(assigned[name])}
+    if not used:
+        return []
+    stems: dict[str, str] = {}  # an import's local name -> the module's last dotted part
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            stems.update({(a.asname or a.name).split(".")[0]: a.name.rsplit(".", 1)[-1] for a in node.names})
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            stems.update({a.asname or a.name: node.module.rsplit(".", 1)[-1] for a in node.names})
+    wanted = {stems[n] for n in used if n in stems}
+    return [m for m in imported_repo_modules(tree, script, sources)
+            if posixpath.splitext(posixpath.basename(m))[0] in wanted]  # fmt: skip
+
+
+def with_parents(spec: CliSpec, tree: ast.Module, script: str, sources: Sources,
+                 specs: Mapping[str, CliSpec | None]) -> CliSpec:  # fmt: skip
+    """``spec`` with the options of the parent parsers built in other repository modules (``parent_modules``)
+    added after its own (a flag of its own wins)."""
+    flags = {f for o in spec.options for f in (o.get("flags") or ())}
+    extra: list[dict[str, Any]] = []
+    for mod in parent_modules(tree, script, sources):
+        parent = specs.get(mod)
+        for o in parent.options if parent is not None else ():
+            key = tuple(o.get("flags") or ())
+            if key and not set(key) & flags:
+                flags.update(key)
+                extra.append(o)
+    return replace(spec, options=(*spec.options, *extra)) if extra else spec
+
+
 def read_cli(source: str, tree: ast.Module) -> CliSpec | None:
     return extract_cli(source, tree)
 
