@@ -278,3 +278,12 @@ def test_a_parser_whose_parents_are_built_in_another_module_has_their_options() 
     assert set(by) == {"--nodes", "--lr", "--coco_path"} and by["--nodes"].default == "4"  # its own flag wins
     b = synthesize("launch submit.py on 2 nodes with COCO at /data/coco", cat, output_type="bash")
     assert b is not None and render(b)[0] == "python submit.py --nodes 2 --coco_path /data/coco"
+
+
+def test_a_root_script_called_from_its_own_folder_is_run_by_its_path_from_there() -> None:
+    files = {"config/make_cfg.sh": "#!/bin/bash\nNUM_CLASSES=$1\necho $NUM_CLASSES > out.cfg\n",
+             "tools/count.py": "import sys\nn = int(sys.argv[1])\n"}  # fmt: skip
+    cat = build_catalog(files.items())
+    b = synthesize("Make the config for 7 classes with make_cfg.sh", cat, workdir="config", output_type="bash")
+    assert b is not None and render(b, "config")[0] == "bash make_cfg.sh 7"
+    assert render(b, "")[0] == "bash config/make_cfg.sh 7"

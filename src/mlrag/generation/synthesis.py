@@ -1391,12 +1391,15 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
     args = [shlex.quote(v) for _, v in sorted(positionals, key=lambda pv: pv[0])] + opts  # (a list keeps its order)
     caller = workdir.strip("/").removeprefix("./")
     run = a.run
+    if not a.workdir and caller and a.path.startswith(caller + "/") and a.kind in ("python-script", "shell-script"):
+        # run from the repository root, called from the script's own folder (or one above it): the path from there
+        run = re.sub(rf"(?<!\S){re.escape(a.path)}(?!\S)", posixpath.relpath(a.path, caller), run, count=1)
     if launcher and a.kind == "python-script" and run.startswith("python "):
         run = launcher + run[len("python") :]
     if a.kind == "make-target":
         cmd = " ".join([a.run, *args, *env])
     else:
-        cmd = " ".join([*env, a.run, *args]) if a.kind == "shell-script" else " ".join([run, *args])
+        cmd = " ".join([*env, run, *args]) if a.kind == "shell-script" else " ".join([run, *args])
     if a.workdir and a.workdir != caller:
         if run_dir(a, caller) == caller:
             # no README line says where it runs from: Python puts the script's own folder on sys.path, so from
