@@ -1278,61 +1278,9 @@ def launcher_of(task: str) -> tuple[str, str]:
 _ONE_GPU = re.compile(r"\b(?:one|a single|single|1)\s+gpu\b", re.I)
 
 
-def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit]) -> tuple[str, set[str]]:
-    """The launcher the retrieved documentation runs ``a`` with (``python -m torch.distributed.launch
-    --nproc_per_node 8 main.py ...``), with the process count and master port the task states put in place of the
-    line's, and those stated values (no option of the script takes them); ``("", set())`` when no line runs
-    ``a`` through a launcher."""
-    base = posixpath.basename(a.path)
-    for h in hits[:8]:
-        if base not in h.text:
-            continue
-        try:
-            commands = split_commands(h.text)
-        except ValueError:
-            continue
-        for cmd in commands:
-            inv = invocation(cmd)
-            if inv is None or inv.kind != "file" or posixpath.basename(inv.target) != base:
-                continue
-            _, toks = strip_prefixes(cmd)
-            head = toks[: len(toks) - len(inv.args) - 1]
-            if not head:
-                continue
-            if PYTHON.fullmatch(posixpath.basename(head[0])):
-                if len(head) < 3 or head[1] != "-m":
-                    continue  # run by plain python: no launcher
-                command, opts = head[:3], head[3:]
-            elif len(head) > 1 and LAUNCHER_SUBCOMMANDS.get(head[0]) == head[1]:
-                command, opts = head[:2], head[2:]  # accelerate launch
-            else:
-                command, opts = head[:1], head[1:]
-            nproc = _NPROC.search(task)
-            n = (nproc.group(1) or nproc.group(2)) if nproc else "1" if _ONE_GPU.search(task) else None
-            port = _PORT.search(task)
-            out = []
-            k = 0
-            while k < len(opts):
-                name, eq, val = opts[k].partition("=")
-                sep = "=" if eq else " "
-                if not eq and k + 1 < len(opts) and not opts[k + 1].startswith("-"):
-                    val = opts[k + 1]
-                    k += 1
-                if name == "--nproc_per_node" and n:
-                    val = n
-                elif name == "--master_port" and port:
-                    val = port.group(1)
-                out.append(f"{name}{sep}{val}" if val else name)
-                k += 1
-            if port and not any(o.startswith("--master_port") for o in out):
-                out.append(f"--master_port {port.group(1)}")
-            taken = {x for x in (n if nproc else None, port.group(1) if port else None) if x}
-            return " ".join([*command, *out]), taken
-    return "", set()
-
-
-def _usage_lines(a: Affordance, hits: Sequence[Hit]) -> list[list[str]]:
-    """The simple commands of the retrieved context that run ``a``'s script."""
+def _usage_commands(a: Affordance, hits: Sequence[Hit]) -> list[tuple[list[str], list[str]]]:
+    """The simple commands of the retrieved context that run ``a``'s script: (what stands before the script,
+    the script's own arguments), prefixes such as ``VAR=x`` and ``nohup`` left out."""
     base = posixpath.basename(a.path)
     out = []
     for h in hits[:8]:
@@ -1345,8 +1293,49 @@ def _usage_lines(a: Affordance, hits: Sequence[Hit]) -> list[list[str]]:
         for cmd in commands:
             inv = invocation(cmd)
             if inv is not None and inv.kind == "file" and posixpath.basename(inv.target) == base:
-                out.append(list(inv.args))
+                _, toks = strip_prefixes(cmd)
+                out.append((toks[: len(toks) - len(inv.args) - 1], list(inv.args)))
     return out
+
+
+def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit]) -> tuple[str, set[str]]:
+    """The launcher the retrieved documentation runs ``a`` with (``python -m torch.distributed.launch
+    --nproc_per_node 8 main.py ...``), with the process count and master port the task states put in place of the
+    line's, and those stated values (no option of the script takes them); ``("", set())`` when no line runs
+    ``a`` through a launcher."""
+    for head, _ in _usage_commands(a, hits):
+        if not head:
+            continue
+        if PYTHON.fullmatch(posixpath.basename(head[0])):
+            if len(head) < 3 or head[1] != "-m":
+                continue  # run by plain python: no launcher
+            command, opts = head[:3], head[3:]
+        elif len(head) > 1 and LAUNCHER_SUBCOMMANDS.get(head[0]) == head[1]:
+            command, opts = head[:2], head[2:]  # accelerate launch
+        else:
+            command, opts = head[:1], head[1:]
+        nproc = _NPROC.search(task)
+        n = (nproc.group(1) or nproc.group(2)) if nproc else "1" if _ONE_GPU.search(task) else None
+        port = _PORT.search(task)
+        out = []
+        k = 0
+        while k < len(opts):
+            name, eq, val = opts[k].partition("=")
+            sep = "=" if eq else " "
+            if not eq and k + 1 < len(opts) and not opts[k + 1].startswith("-"):
+                val = opts[k + 1]
+                k += 1
+            if name == "--nproc_per_node" and n:
+                val = n
+            elif name == "--master_port" and port:
+                val = port.group(1)
+            out.append(f"{name}{sep}{val}" if val else name)
+            k += 1
+        if port and not any(o.startswith("--master_port") for o in out):
+            out.append(f"--master_port {port.group(1)}")
+        taken = {x for x in (n if nproc else None, port.group(1) if port else None) if x}
+        return " ".join([*command, *out]), taken
+    return "", set()
 
 
 def documented_spellings(
@@ -1354,7 +1343,7 @@ def documented_spellings(
 ) -> list[tuple[Param, str]]:
     """``pairs`` with each option spelled as the documentation's usage lines for ``a`` spell it (``-r`` when the
     README writes ``-r logs/x``, not ``--resume``); options the lines do not use keep their own name."""
-    used = {t.split("=", 1)[0] for args in _usage_lines(a, hits) for t in args if t.startswith("-")}
+    used = {t.split("=", 1)[0] for _, args in _usage_commands(a, hits) for t in args if t.startswith("-")}
     if not used:
         return list(pairs)
     out = []
