@@ -287,3 +287,19 @@ def test_a_root_script_called_from_its_own_folder_is_run_by_its_path_from_there(
     b = synthesize("Make the config for 7 classes with make_cfg.sh", cat, workdir="config", output_type="bash")
     assert b is not None and render(b, "config")[0] == "bash make_cfg.sh 7"
     assert render(b, "")[0] == "bash config/make_cfg.sh 7"
+
+
+def test_tcp_addresses_rank_and_names_written_as_the_default_is() -> None:
+    files = {"main.py": (
+        "import argparse\np = argparse.ArgumentParser()\np.add_argument('data')\n"
+        "p.add_argument('-a', '--arch', default='resnet18', help='model architecture')\n"
+        "p.add_argument('--dist-url', default='tcp://10.0.0.1:23456', type=str, help='url used to set up training')\n"
+        "p.add_argument('--rank', default=-1, type=int, help='node rank for distributed training')\n"
+        "args = p.parse_args()\n"
+    )}  # fmt: skip
+    cat = build_catalog(files.items())
+    b = synthesize("Train a ResNet-50 on /data/imagenet with main.py, dist url tcp://localhost:10005 and rank 0",
+                   cat, output_type="bash")  # fmt: skip
+    assert b is not None
+    assert {p.name: v for p, v in b.values} == {"data": "/data/imagenet", "--arch": "resnet50",
+                                                 "--dist-url": "tcp://localhost:10005", "--rank": "0"}  # fmt: skip

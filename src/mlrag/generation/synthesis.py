@@ -112,11 +112,10 @@ _FILE = re.compile(
 # a folder may end in "/" ("street/"); a path may start with "/", "./", "../" or "~/" ("/datasets/imagenet")
 # a URL is one word ("https://host/a.pkl"), and so is a list of numbers written without spaces ("10,20,30")
 _WORD = re.compile(
-    r"(?<![\w/])(?:https?|s3|gs|ftp)://[\w.~:/?#@!$&*+=%,;-]*[\w/]"
+    r"(?<![\w/])(?:https?|s3|gs|ftp|tcp|file)://[\w.~:/?#@!$&*+=%,;-]*[\w/]"
     r"|(?<![\w.,])\d+(?:\.\d+)?(?:,\d+(?:\.\d+)?)+(?![\w.,]*\w)"
     r"|(?:(?<![\w/.~])(?:~|\.{1,2})?/)?[A-Za-z0-9_][\w.+/-]*[\w/]|[A-Za-z0-9]"
 )
-_URL = re.compile(r"(?:https?|s3|gs|ftp)://", re.I)
 
 
 @dataclass(frozen=True)
@@ -604,7 +603,7 @@ def bind(
     # nor do options the launcher sets (--local_rank) or that take KEY VALUE pairs (yacs "--opts")
     params = [p for p in affordance.params
               if not (p.kind == "kwarg" and p.name.startswith("**")) and p.nargs not in _REMAINDER
-              and _norm(p.name) not in ("localrank", "rank", "worldsize")
+              and _norm(p.name) != "localrank"
               and not _KEY_VALUE.search(p.help)]  # fmt: skip
     spelled = set().union(*(exact_names(p) for p in params)) if params else set()
     # a literal that spells an option ("pool_ratio") or names it ("the model") is not a value
@@ -677,8 +676,14 @@ def bind(
                 near += 1.5
             if lit.kind == "word" and lit.text.lower() in LANGUAGES and names & {"language", "lang"}:
                 near += 1.0  # "the French recording" for --language (a list of names the catalog cannot read)
+            value_as = ""
             if lit.kind == "word" and not plain and _shape(lit.text) in _example_shapes(p):
                 near += 0.6  # a name shaped like the default: vgg16 for --arch (default resnet18), gpt2-xl for gpt2
+            elif lit.kind == "word" and not plain and p.default and p.default == _norm(p.default) \
+                    and "_" not in lit.text and re.search(r"[A-Z-]", lit.text) \
+                    and _shape(_norm(lit.text)) == _shape(p.default) != "a":
+                near += 0.6  # "ResNet-50" for --arch (default resnet18), written as the default is: resnet50
+                value_as = _norm(lit.text)
             if near <= 0 and key not in listed[pi]:  # a value its help lists is a candidate, as a choice is
                 continue
             pathlike = _pathlike(p)
@@ -686,7 +691,7 @@ def bind(
             bonus = 0.5 if lit.kind == "quoted" else (1.0 if pathlike else 0.25) if lit.kind == "path" else 0.0
             if plain:  # an English-looking word is a value only right next to the option's name
                 near *= 0.6
-            value = lit.text
+            value = value_as or lit.text
             if key in listed[pi]:
                 near += 1.0  # the help lists it, and as the help spells it the script takes it ("CIFAR-10": cifar10)
                 if lit.kind == "word":  # not a pattern the help writes ("'gpt2*'"): the task's own name then
