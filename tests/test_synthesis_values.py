@@ -1,305 +1,176 @@
-"""Value shapes that repositories outside the dev set showed: URLs, seed lists and ranges, True/False options,
-help texts that list values with bars or parentheses, path defaults, glued option names, "saved in X"."""
+"""Value binding precision on a small repository written here: what an option's name says it takes (a path, a
+config file, free text), single quotes that are apostrophes, choices of required options, and required options
+that the task leaves open taking the documented value."""
 
 from __future__ import annotations
 
-from mlrag.catalog import build_catalog
-from mlrag.generation.synthesis import render, synthesize
+import pytest
 
-REPO = {
-    "sample.py": (
-        "import click\n"
-        "@click.command()\n"
-        "@click.option('--net', 'net_pkl', help='Network pickle filename', required=True)\n"
-        "@click.option('--seeds', type=num_range, help='List of random seeds')\n"
-        "@click.option('--psi', type=float, default=1.0, help='Truncation psi')\n"
-        "@click.option('--save-grid', type=bool, default=True, help='Save a grid of all samples')\n"
-        "@click.option('--flip', type=bool, default=False, help='Enable x-flips')\n"
-        "@click.option('--outdir', help='Where to save the output images', required=True)\n"
-        "def main(net_pkl, seeds, psi, save_grid, flip, outdir):\n"
-        "    pass\n"
-        "if __name__ == '__main__':\n"
-        "    main()\n"
-    ),
-    "upscale.py": (
+from mlrag.catalog import Catalog, Param, build_catalog
+from mlrag.generation.synthesis import Literal, _fits, render, synthesize, task_literals
+from mlrag.types import Chunk, Hit
+
+DETECT = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('--cfg-path', required=True, help='path to the config file')\n"
+    "p.add_argument('--image_path', type=str, required=True, help='input image')\n"
+    "p.add_argument('--text_prompt', type=str, help='what to find')\n"
+    "p.add_argument('--checkpoint', type=str, help='weights to load')\n"
+    "p.add_argument('--box_threshold', type=float, default=0.3, help='box threshold')\n"
+    "args = p.parse_args()\n"
+)
+EMBED = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('model_location', type=str, help='model file or name of a pretrained model')\n"
+    "p.add_argument('fasta_file', type=str, help='FASTA file to embed')\n"
+    "p.add_argument('--repr_layers', type=int, nargs='+', default=[-1], help='layers to return')\n"
+    "p.add_argument('--include', type=str, nargs='+', choices=['mean', 'per_tok', 'bos'], required=True,\n"
+    "               help='which representations to return')\n"
+    "args = p.parse_args()\n"
+)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return build_catalog([("detect.py", DETECT), ("embed.py", EMBED)])
+
+
+def test_what_an_options_name_says_it_takes() -> None:
+    cfg = Param("--cfg-path", help="path to the config file")
+    assert not _fits(cfg, Literal("city.jpg", "path", 0))
+    assert _fits(cfg, Literal("configs/det.yaml", "path", 0))
+    assert not _fits(cfg, Literal("3", "number", 0))
+    assert not _fits(cfg, Literal("apple", "word", 0))  # an English word is no path
+    assert not _fits(Param("--image_path"), Literal("all the animals", "quoted", 0))
+    assert not _fits(Param("--text_prompt"), Literal("img/0.jpg", "path", 0))
+    assert _fits(Param("--text_prompt"), Literal("all the animals", "quoted", 0))
+    assert _fits(Param("--prompt_file"), Literal("prompts.txt", "path", 0))
+    assert not _fits(Param("--checkpoint"), Literal("out.csv", "path", 0))
+    assert _fits(Param("--model_name_or_path"), Literal("bert-base", "word", 0))
+    assert not _fits(Param("--mode", choices=("fast", "slow")), Literal("quick", "word", 0))
+
+
+def test_apostrophes_do_not_open_quoted_values() -> None:
+    task = "Gather 'round! I want the model in the folder 'models/base' and a caption 'a dog.' too."
+    quoted = [lit.text for lit in task_literals(task)[1] if lit.kind in ("quoted", "path")]
+    assert quoted == ["models/base", "a dog."]
+
+
+def test_values_go_where_their_kind_belongs(catalog: Catalog) -> None:
+    task = ("Detect 'all the animals' in the image 'pics/zoo.jpg' with the config 'configs/det.yaml' "
+            "and a box threshold of 0.4")  # fmt: skip
+    b = synthesize(task, catalog, output_type="bash")
+    assert b is not None and b.affordance.name == "detect.py"
+    got = {p.name: v for p, v in b.values}
+    assert got == {"--cfg-path": "configs/det.yaml", "--image_path": "pics/zoo.jpg",
+                   "--text_prompt": "all the animals", "--box_threshold": "0.4"}  # fmt: skip
+
+
+def test_required_option_left_open_takes_the_documented_value(catalog: Catalog) -> None:
+    task = "Extract the 12 layer embedding of seqs.fasta with the esm_small model"
+    b = synthesize(task, catalog, output_type="bash")
+    assert b is not None and b.affordance.name == "embed.py"
+    assert "--include" not in render(b)[0]  # no value the task gives fits its choices: nothing invented
+    assert any("--include is required" in w for w in b.warnings)
+    text = "Embed:\n\npython embed.py esm_big data/x.fasta --repr_layers 33 --include mean per_tok\n"
+    chunk = Chunk(id="c", text=text, path="README.md", start_line=1, end_line=3, kind="markdown")
+    hit = Hit(text=text, path="README.md", start_line=1, end_line=3, score=1.0, chunk=chunk)
+    b = synthesize(task, catalog, [hit], output_type="bash")
+    assert b is not None
+    code = render(b)[0]
+    # the documented value for the required option, every list item; the task's own values kept; nothing else
+    assert code == "python embed.py esm_small seqs.fasta --repr_layers 12 --include mean per_tok"
+    assert not any("--include is required" in w for w in b.warnings)
+
+
+def test_contractions_are_no_values_and_help_lists_are_hints() -> None:
+    from mlrag.generation.synthesis import bind, help_options, plain_numbers
+
+    assert plain_numbers("I'm sure I'd like the model's 3,000 steps; don't") == (
+        "I am sure I would like the model 3000 steps; do not"
+    )
+    run = build_catalog([("run.py", (
         "import argparse\n"
         "p = argparse.ArgumentParser()\n"
-        "p.add_argument('--input', type=str, default='data/raw/frames', help='Input folder')\n"
-        "p.add_argument('--output', type=str, default='data/raw/frames_out', help='Output folder')\n"
-        "p.add_argument('--arch', type=str, default='srnet', help='Network: srnet | srgan | edsr_small')\n"
-        "p.add_argument('--cell', type=str, default='LSTM', help='recurrent cell (RNN_TANH, LSTM, GRU)')\n"
-        "p.add_argument('--outscale', type=float, default=4, help='The final upsampling scale')\n"
-        "p.add_argument('--gpu-id', type=int, default=None, help='gpu device to use')\n"
+        "p.add_argument('--task_name', type=str, default='forecast', help='task name, options:[forecast, classify]')\n"
+        "p.add_argument('--features', type=str, default='M', help='features, options:[M, S, MS]')\n"
+        "p.add_argument('--model', type=str, default='base', help='model name')\n"
         "args = p.parse_args()\n"
-    ),
-}
+    ))]).get("python-script:run.py")  # fmt: skip
+    assert run is not None
+    assert help_options(run.param("--features")) == {"m", "s", "ms"}  # type: ignore[arg-type]
+    pairs, _, _ = bind("I'm after the classify task, and my model is Former2", run)
+    got = {p.name: v for p, v in pairs}
+    assert got == {"--task_name": "classify", "--model": "Former2"}  # the 'm' of "I'm" is no --features value
 
 
-def _run(task: str, path: str) -> tuple[dict[str, str], str]:
-    cat = build_catalog(REPO.items())
+def test_values_offered_to_the_model_are_typed_and_bound_ones_are_not_offered() -> None:
+    from mlrag.generation.synthesis import _as_literal, _leftovers, wants_python
+
+    assert [_as_literal(v).kind for v in ("0.5", "a/b.jpg", "all the cats", "resnet50")] == [
+        "number", "path", "quoted", "word"]  # fmt: skip
+    assert not _fits(Param("--image_path"), _as_literal("all the cats"))
+    p = Param("--text_prompt")
+    assert _leftovers("find 'right ear of cat' in 'x/y.jpg'", [(p, "right ear of cat")]) == ["x/y.jpg"]
+    empty = build_catalog([("pkg/__init__.py", ""), ("pkg/mod.py", "def f(x):\n    '''F.'''\n"), ("embed.py", EMBED)])
+    assert not wants_python("Write the Top-k Class Ids of the images to a CSV", empty)
+    assert wants_python("Build the HaloAttention class on my tensor", empty)
+
+
+TRANSCRIBE = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('-i', '--input', required=True, help='path to the input audio file')\n"
+    "p.add_argument('-o', '--output', default='out.txt', help='where to write the transcript')\n"
+    "p.add_argument('--beam', type=int, default=4, help='beam size')\n"
+    "p.add_argument('--fp16', action='store_true', help='half precision')\n"
+    "p.add_argument('--manifest', help='training manifest (csv)')\n"
+    "args = p.parse_args()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ("Transcribe recordings/a.wav into notes/a.txt with a beam size of 8",
+         "python transcribe.py --input recordings/a.wav --output notes/a.txt --beam 8"),
+        ("Transcribe talk.wav using half precision", "python transcribe.py --input talk.wav --fp16"),
+        ("Transcribe x.wav with the list lists/train.csv",
+         "python transcribe.py --input x.wav --manifest lists/train.csv"),
+    ],
+)  # fmt: skip
+def test_output_after_into_flags_by_their_help_and_files_by_their_kind(task: str, expected: str) -> None:
+    cat = build_catalog([("transcribe.py", TRANSCRIBE)])
     b = synthesize(task, cat, output_type="bash")
-    assert b is not None and b.affordance.path == path, b and b.affordance.path
-    return {p.name: v for p, v in b.values}, render(b)[0]
+    assert b is not None and render(b)[0] == expected
 
 
-def test_urls_seed_lists_ranges_and_names_after_into() -> None:
-    url = "https://cdn.example.org/models/v2/cats.pkl"
-    got, cmd = _run(f"With sample.py and the network {url}, sample seeds 3 through 9 with psi 0.5 into the "
-                    "folder cat_runs", "sample.py")  # fmt: skip
-    assert got == {"--net": url, "--seeds": "3-9", "--psi": "0.5", "--outdir": "cat_runs"}
-    assert url in cmd  # whole, scheme included
-    got, _ = _run(f"sample.py: seeds 1,2,5 from {url}, written to out_2", "sample.py")
-    assert got["--seeds"] == "1,2,5" and got["--outdir"] == "out_2"
+def test_a_later_positional_brings_the_ones_before_it() -> None:
+    demo = ("#!/bin/bash\nSOURCE=${1:-images/}\nWEIGHTS=${2:-w/yolo.pt}\n"
+            "python detect.py --source $SOURCE --weights $WEIGHTS\n")
+    cat = build_catalog([("run_demo.sh", demo)])
+    b = synthesize("Run the demo with the weights w/s.pt", cat, output_type="bash")
+    assert b is not None and render(b)[0] == "bash run_demo.sh images/ w/s.pt"  # $1 keeps its default
+    b = synthesize("Run the demo on the folder street/ with the weights w/s.pt", cat, output_type="bash")
+    assert b is not None and render(b)[0] == "bash run_demo.sh street/ w/s.pt"
 
 
-def test_true_false_options_take_the_tasks_words_not_a_literal() -> None:
-    got, cmd = _run("Run sample.py on net.pkl into outs: do not save the grid, and enable flips", "sample.py")
-    assert got["--save-grid"] == "False" and got["--flip"] == "True"
-    assert "--save-grid False" in cmd
-    got, _ = _run("Run sample.py on net.pkl into outs, and save the grid", "sample.py")
-    assert got["--save-grid"] == "True" and "--flip" not in got  # said, so written; not said, not written
+def test_an_example_name_of_the_same_make_is_replaced() -> None:
+    readme = ('## In Python\n\n```python\nfrom detkit import Detector\n'
+              'boxes = Detector("yolo-s").predict("a.jpg")\n```\n')
+    core = "class Detector:\n    '''A detector.'''\n    def __init__(self, name='yolo-s'):\n        self.name = name\n"
+    cat = build_catalog([("README.md", readme), ("detkit/__init__.py", "from .core import Detector\n"),
+                         ("detkit/core.py", core)])  # fmt: skip
+    b = synthesize("Write Python code to detect objects in 'dog.jpg' with the yolo-m detector", cat)
+    assert b is not None and b.affordance.kind == "python-example"
+    assert render(b)[0] == "from detkit import Detector\nboxes = Detector('yolo-m').predict('dog.jpg')\n"
 
 
-def test_help_lists_paths_by_default_and_glued_names() -> None:
-    got, _ = _run("Upscale the frames in clips/day1/frames with upscale.py using the EDSR-small network and a GRU "
-                  "cell, to a final scale of 2; results saved in clips/day1/big", "upscale.py")  # fmt: skip
-    assert got["--arch"] == "edsr_small"  # as the help spells it
-    assert got["--cell"] == "GRU"
-    assert got["--input"] == "clips/day1/frames" and got["--output"] == "clips/day1/big"
-    assert got["--outscale"] == "2" and "--gpu-id" not in got
+def test_language_names_match_their_codes() -> None:
+    from mlrag.generation.synthesis import match_choice
 
-
-CONFIGURED = {
-    "fit.py": (
-        '"""Fit a small language model."""\n'
-        "out_dir = 'runs'\n"
-        "eval_iters = 100  # batches per evaluation\n"
-        "max_iters = 5000  # total number of training iterations\n"
-        "lr_decay_iters = 5000  # ~= max_iters\n"
-        "learning_rate = 6e-4\n"
-        "n_embd = 384\n"
-        "use_amp = True  # mixed precision\n"
-        "log_to_wandb = False  # off by default\n"
-        "device = 'cuda'  # 'cpu', 'cuda', 'cuda:1'\n"
-        "_private = 3\n"
-        "exec(open('overrides.py').read())\n"
-        "late = 1\n"
-    ),
-    "overrides.py": "import sys\nfor arg in sys.argv[1:]:\n    pass\n",
-    "config/fit_poems_char.py": "max_iters = 2000\n",
-    "config/finetune_poems.py": "learning_rate = 3e-5\n",
-    "config/fit_wiki.py": "max_iters = 600000\n",
-}
-
-
-def test_a_script_configured_by_an_exec_d_file_has_its_globals_as_options() -> None:
-    cat = build_catalog(CONFIGURED.items())
-    fit = cat.get("python-script:fit.py")
-    assert fit is not None and fit.framework == "configurator"
-    names = [p.name for p in fit.params]
-    assert names[0] == "config" and "--max_iters" in names and "--use_amp" in names
-    assert "--_private" not in names and "--late" not in names  # private, or assigned after the exec
-    by = {p.name: p for p in fit.params}
-    assert by["--max_iters"].type == "int" and by["--max_iters"].help == "total number of training iterations"
-    assert by["--use_amp"].type == "bool" and by["--learning_rate"].default == "0.0006"
-
-
-def test_configured_script_commands_use_name_equals_value_and_the_named_config_file() -> None:
-    cat = build_catalog(CONFIGURED.items())
-    b = synthesize("Fit the character-level poems model with its config on the cpu: 1500 iterations, "
-                   "128-dim embeddings, no mixed precision", cat, output_type="bash")  # fmt: skip
-    assert b is not None and b.affordance.path == "fit.py"
-    cmd = render(b)[0]
-    assert cmd.startswith("python fit.py config/fit_poems_char.py ")
-    for part in ("--max_iters=1500", "--n_embd=128", "--device=cpu", "--use_amp=False"):
-        assert part in cmd
-    assert "--eval_iters" not in cmd
-    # no config named: none taken; "logging disabled" said: written although it is the default
-    b = synthesize("Run fit.py with wandb logging disabled", cat, output_type="bash")
-    assert b is not None and render(b)[0] == "python fit.py --log_to_wandb=False"
-
-
-def test_a_launcher_the_task_names_runs_the_script_and_takes_its_own_words() -> None:
-    from mlrag.generation.synthesis import launcher_of
-
-    cat = build_catalog(CONFIGURED.items())
-    b = synthesize("Fit with the wiki config on a single node with 8 GPUs using torchrun, learning rate 1e-4",
-                   cat, output_type="bash")  # fmt: skip
-    assert b is not None
-    assert render(b)[0] == "torchrun --standalone --nproc_per_node=8 fit.py config/fit_wiki.py --learning_rate=1e-4"
-    prefix, rest = launcher_of("train on 2 nodes of 4 GPUs each with torch.distributed.launch, master port 29501")
-    assert prefix == "python -m torch.distributed.launch --nnodes=2 --nproc_per_node=4 --master_port=29501"
-    assert "29501" not in rest and "4 GPUs" not in rest
-    assert launcher_of("train on 4 GPUs") == ("", "train on 4 GPUs")  # no launcher named, none added
-
-
-TWINS = {
-    "infer.py": (
-        "import argparse\np = argparse.ArgumentParser()\n"
-        "p.add_argument('-i', '--input', default='inputs', help='Input image or folder')\n"
-        "p.add_argument('-o', '--output', default='results', help='Output folder')\n"
-        "p.add_argument('--tile', type=int, default=0, help='Tile size, 0 for no tile')\n"
-        "args = p.parse_args()\n"
-    ),
-    "infer_video.py": (
-        "import argparse\np = argparse.ArgumentParser()\n"
-        "p.add_argument('-i', '--input', default='inputs', help='Input video, image or folder')\n"
-        "p.add_argument('-o', '--output', default='results', help='Output folder')\n"
-        "p.add_argument('--tile', type=int, default=0, help='Tile size, 0 for no tile')\n"
-        "p.add_argument('--fps', type=float, default=None, help='FPS of the output video')\n"
-        "args = p.parse_args()\n"
-    ),
-}
-
-
-def test_twin_scripts_need_the_longer_names_own_word_and_folders_are_named_before_folder() -> None:
-    cat = build_catalog(TWINS.items())
-    b = synthesize("Upscale the pictures in the frames folder in tiles of 128, results to big_out", cat,
-                   output_type="bash")  # fmt: skip
-    assert b is not None and b.affordance.path == "infer.py"
-    assert {p.name: v for p, v in b.values} == {"--input": "frames", "--tile": "128", "--output": "big_out"}
-    b = synthesize("Upscale the video clip.mp4 at 24 fps", cat, output_type="bash")
-    assert b is not None and b.affordance.path == "infer_video.py"
-    # "my ground-truth folder data/gt": the folder is the path, "ground-truth" only says what it holds
-    b = synthesize("Upscale the pictures of my ground-truth folder data/gt in tiles of 64", cat, output_type="bash")
-    assert b is not None and {p.name: v for p, v in b.values} == {"--input": "data/gt", "--tile": "64"}
-
-
-def test_inflected_and_compound_task_words_name_options() -> None:
-    got, _ = _run("With upscale.py, take the frames in clips/a and upscale them by 3 with srgan", "upscale.py")
-    assert got["--outscale"] == "3" and got["--arch"] == "srgan"  # "upscale" ends with scale
-
-
-def test_the_launcher_the_documentation_runs_the_script_with_is_kept_with_the_tasks_counts() -> None:
-    from mlrag.generation.synthesis import documented_launcher
-    from mlrag.types import Hit
-
-    cat = build_catalog(CONFIGURED.items())
-    fit = cat.get("python-script:fit.py")
-    assert fit is not None
-    doc = ("To train on 8 GPUs:\n```bash\npython -m torch.distributed.launch --nproc_per_node 8 --master_port 12345 "
-           "fit.py config/fit_wiki.py\n```\n")  # fmt: skip
-    hit = Hit(text=doc, path="README.md", start_line=1, end_line=4, score=1.0, chunk=None)  # type: ignore[arg-type]
-    got = documented_launcher("fit on 4 GPUs with master port 29501", fit, [hit])
-    assert got == ("python -m torch.distributed.launch --nproc_per_node 4 --master_port 29501", {"4", "29501"})
-    assert documented_launcher("fit it", fit, [hit])[0].endswith("--nproc_per_node 8 --master_port 12345")
-    other = Hit(text="python fit.py --max_iters=10", path="README.md", start_line=1, end_line=1, score=1.0,
-                chunk=None)  # type: ignore[arg-type]
-    assert documented_launcher("fit on 4 GPUs", fit, [other]) == ("", set())  # no launcher shown: python
-    b = synthesize("Fit with the wiki config on 4 GPUs, master port 29501, learning rate 1e-4", cat, [hit],
-                   output_type="bash")  # fmt: skip
-    assert b is not None and render(b)[0] == (
-        "python -m torch.distributed.launch --nproc_per_node 4 --master_port 29501 fit.py config/fit_wiki.py "
-        "--learning_rate=1e-4"
-    )
-
-
-GAN = {
-    "train.py": (
-        "import argparse\np = argparse.ArgumentParser()\n"
-        "p.add_argument('path', type=str, help='path of the lmdb dataset')\n"
-        "p.add_argument('--arch', type=str, default='stylegan2', help='model architectures (stylegan2 | swagan)')\n"
-        "p.add_argument('--batch', type=int, default=16, help='batch sizes for each gpus')\n"
-        "p.add_argument('--size', type=int, default=256, help='image sizes for the model')\n"
-        "p.add_argument('--mode', type=str, default='batch', help='mixing per \"batch\", \"pair\" or \"elem\"')\n"
-        "p.add_argument('--index', type=int, default=0, help='index of eigenvector')\n"
-        "args = p.parse_args()\n"
-    ),
-}
-
-
-def test_declined_names_ordinals_pixels_and_words_that_spell_another_option() -> None:
-    cat = build_catalog(GAN.items())
-    b = synthesize("Train the SWAGAN architecture instead of plain StyleGAN2 on ./lmdb/cats with 512px images, "
-                   "a batch of 8 and the 3rd eigenvector", cat, output_type="bash")  # fmt: skip
-    assert b is not None
-    assert {p.name: v for p, v in b.values} == {"path": "./lmdb/cats", "--arch": "swagan", "--batch": "8",
-                                                 "--size": "512", "--index": "3"}  # fmt: skip
-    # "Batch" of "Batch size 4" names --batch; it is not the value "batch" of --mode
-    b = synthesize("train.py on ./lmdb/cats: Batch size 4, pre-trained look", cat, output_type="bash")
-    assert b is not None and "--mode" not in {p.name for p, _ in b.values}
-
-
-SAMPLER = {
-    "sample.py": (
-        "import argparse\np = argparse.ArgumentParser()\n"
-        "p.add_argument('files', nargs='+', help='image files to project')\n"
-        "p.add_argument('-r', '--resume', type=str, help='load from logdir or checkpoint in logdir')\n"
-        "p.add_argument('-k', '--top_k', type=int, default=250, help='top-k sampling')\n"
-        "p.add_argument('--lr', type=float, default=0.1, help='learning rate')\n"
-        "p.add_argument('--lr_rampup', type=float, default=0.05, help='learning rate rampup duration')\n"
-        "args = p.parse_args()\n"
-    ),
-}
-
-
-def test_documented_spellings_file_lists_and_the_fuller_name_on_a_tie() -> None:
-    from mlrag.types import Hit
-
-    cat = build_catalog(SAMPLER.items())
-    doc = "Sample with\n```\npython sample.py -r logs/run1/ -k 100 a.png\n```\n"
-    hit = Hit(text=doc, path="README.md", start_line=1, end_line=4, score=1.0, chunk=None)  # type: ignore[arg-type]
-    task = "Project b.png and a.png with top-k 50, resuming from logs/run2/, at a learning rate of 0.01"
-    b = synthesize(task, cat, [hit], output_type="bash")
-    assert b is not None
-    assert render(b)[0] == "python sample.py b.png a.png -r logs/run2/ -k 50 --lr 0.01"
-    b = synthesize(task, cat, output_type="bash")  # no usage line shown: the options' own names
-    assert b is not None and render(b)[0] == "python sample.py b.png a.png --resume logs/run2/ --top_k 50 --lr 0.01"
-
-
-def test_a_parser_whose_parents_are_built_in_another_module_has_their_options() -> None:
-    files = {
-        "main.py": (
-            "import argparse\n"
-            "def get_args_parser():\n"
-            "    p = argparse.ArgumentParser('det', add_help=False)\n"
-            "    p.add_argument('--lr', type=float, default=1e-4)\n"
-            "    p.add_argument('--coco_path', type=str, help='path to COCO')\n"
-            "    p.add_argument('--nodes', type=int, default=9, help='shadowed by the launcher script')\n"
-            "    return p\n"
-            "if __name__ == '__main__':\n"
-            "    args = get_args_parser().parse_args()\n"
-        ),
-        "submit.py": (
-            "import argparse\nimport main as detection\n"
-            "def parse_args():\n"
-            "    parent = detection.get_args_parser()\n"
-            "    p = argparse.ArgumentParser('submit', parents=[parent])\n"
-            "    p.add_argument('--nodes', type=int, default=4, help='Number of nodes to request')\n"
-            "    return p.parse_args()\n"
-            "if __name__ == '__main__':\n"
-            "    parse_args()\n"
-        ),
-    }
-    cat = build_catalog(files.items())
-    sub = cat.get("python-script:submit.py")
-    assert sub is not None
-    by = {p.name: p for p in sub.params}
-    assert set(by) == {"--nodes", "--lr", "--coco_path"} and by["--nodes"].default == "4"  # its own flag wins
-    b = synthesize("launch submit.py on 2 nodes with COCO at /data/coco", cat, output_type="bash")
-    assert b is not None and render(b)[0] == "python submit.py --nodes 2 --coco_path /data/coco"
-
-
-def test_a_root_script_called_from_its_own_folder_is_run_by_its_path_from_there() -> None:
-    files = {"config/make_cfg.sh": "#!/bin/bash\nNUM_CLASSES=$1\necho $NUM_CLASSES > out.cfg\n",
-             "tools/count.py": "import sys\nn = int(sys.argv[1])\n"}  # fmt: skip
-    cat = build_catalog(files.items())
-    b = synthesize("Make the config for 7 classes with make_cfg.sh", cat, workdir="config", output_type="bash")
-    assert b is not None and render(b, "config")[0] == "bash make_cfg.sh 7"
-    assert render(b, "")[0] == "bash config/make_cfg.sh 7"
-
-
-def test_tcp_addresses_rank_and_names_written_as_the_default_is() -> None:
-    files = {"main.py": (
-        "import argparse\np = argparse.ArgumentParser()\np.add_argument('data')\n"
-        "p.add_argument('-a', '--arch', default='resnet18', help='model architecture')\n"
-        "p.add_argument('--dist-url', default='tcp://10.0.0.1:23456', type=str, help='url used to set up training')\n"
-        "p.add_argument('--rank', default=-1, type=int, help='node rank for distributed training')\n"
-        "args = p.parse_args()\n"
-    )}  # fmt: skip
-    cat = build_catalog(files.items())
-    b = synthesize("Train a ResNet-50 on /data/imagenet with main.py, dist url tcp://localhost:10005 and rank 0",
-                   cat, output_type="bash")  # fmt: skip
-    assert b is not None
-    assert {p.name: v for p, v in b.values} == {"data": "/data/imagenet", "--arch": "resnet50",
-                                                 "--dist-url": "tcp://localhost:10005", "--rank": "0"}  # fmt: skip
+    assert match_choice(["in", "German", "please"], ["en-us", "de-de", "fr-fr"]) == ("de-de", 1, 0.8)
+    assert match_choice(["in", "French"], ["en", "de", "fr"]) == ("fr", 1, 0.8)
+    assert match_choice(["in", "Klingon"], ["en", "de"]) is None
