@@ -88,14 +88,14 @@ def _reads_argv(node: ast.AST) -> bool:
 
 def runs_as_main(tree: ast.Module) -> bool:
     """True when the module has an ``if __name__ == "__main__":`` block, calls a parser at module level or reads
-    ``sys.argv`` in its top-level code."""
+    ``sys.argv`` in its top-level code, or exec's a configurator (``exec_config_call``)."""
+    if exec_config_call(tree) is not None:
+        return True  # a top-level script configured by exec'ing a configurator
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _reads_argv(node):
             return True
         if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test):
             return True
-        if node is exec_config_call(tree):
-            return True  # a top-level script configured by exec'ing a configurator
         if isinstance(node, (ast.Expr, ast.Assign)) and isinstance(getattr(node, "value", None), ast.Call):
             name = dotted_name(node.value.func).split(".")[-1]  # type: ignore[union-attr,attr-defined]
             if name in ("parse_args", "parse_known_args", "run", "Fire", "main", "app", "cli"):

@@ -930,21 +930,8 @@ def _declined(words: Sequence[str], pos: int) -> bool:
 
 def _help_said(help_: str, words: Sequence[str]) -> bool:
     """Whether the task says a short help phrase of 2-4 content words in order, close together ("half
-    precision", "use mixed precision training")."""
-    want = [_stem(w) for w in _split(help_.split(".")[0]) if w not in _FILLER and len(w) > 1]
-    if not 2 <= len(want) <= 4:
-        return False
-    have = [_stem(w) for w in words]
-    for i, w in enumerate(have):
-        if w == want[0]:
-            window = have[i : i + len(want) + 2]
-            k = 0
-            for x in window:
-                if k < len(want) and x == want[k]:
-                    k += 1
-            if k == len(want):
-                return True
-    return False
+    precision", "use mixed precision training"): ``_help_at`` found it."""
+    return bool(_help_at(help_, words))
 
 
 _COMPOUND_FIRST = frozenset(
