@@ -72,7 +72,10 @@ def main() -> int:
         return 0
     sys.path.insert(0, str(HERE.parent / "src"))
     import mlrag
+    from mlrag.config import load_config
     from mlrag.generation.synthesis import render, synthesize
+
+    usage = load_config().generation.usage_values  # the documented-command templates, as the default config says
 
     rows = [json.loads(line) for line in data.open()]
     cats: dict[str, object] = {}
@@ -86,7 +89,8 @@ def main() -> int:
             continue
         if r["repo_dir"] not in cats:
             cats[r["repo_dir"]] = mlrag.affordances(str(repo), config={"progress": False})
-        b = synthesize(r["instruction"], cats[r["repo_dir"]], workdir=r["path"].strip("./"), output_type="bash")
+        b = synthesize(r["instruction"], cats[r["repo_dir"]], workdir=r["path"].strip("./"), output_type="bash",
+                       usage=usage)
         code = render(b, r["path"].strip("./"))[0] if b else ""
         gs, ga = parse_cmd(r["output"])
         ms, ma = parse_cmd(code)
@@ -106,7 +110,7 @@ def main() -> int:
         if r["repo_dir"] not in cats:
             cats[r["repo_dir"]] = mlrag.affordances(str(repo), config={"progress": False})
         wd = r["path"].strip("./")
-        b = synthesize(r["instruction"], cats[r["repo_dir"]], workdir=wd)
+        b = synthesize(r["instruction"], cats[r["repo_dir"]], workdir=wd, usage=usage)
         code = render(b, wd)[0] if b else ""
         args = ast.literal_eval(r["arguments"]) if r.get("arguments") else {}
         typed = type_check(code, r["type"])

@@ -192,21 +192,24 @@ def test_options_classes_and_imports_two_steps_away() -> None:
     assert {p.name for p in a.params} == {"--name", "--niter"}
 
 
-def test_usage_line_in_the_context_fills_options_the_task_left_open(catalog: Catalog) -> None:
-    from mlrag.generation.synthesis import usage_values
+def test_the_documented_command_that_fits_the_task_fills_what_it_left_open(catalog: Catalog) -> None:
+    from mlrag.generation.templates import template_values
     from mlrag.types import Chunk, Hit
 
     text = "Run it:\n\npython tag.py --model tagger-l --input-file data/in.txt --lower --batch-size $BS --nope 3\n"
     chunk = Chunk(id="c", text=text, path="README.md", start_line=1, end_line=3, kind="markdown")
     hit = Hit(text=text, path="README.md", start_line=1, end_line=3, score=1.0, chunk=chunk)
     entry = catalog.get("python-script:tag.py")
-    assert entry is not None
-    bound = [(entry.param("--model"), "tagger-s")]  # type: ignore[list-item]
-    got = {p.name: v for p, v in usage_values(entry, [hit], bound)}  # type: ignore[arg-type]
-    # the task's own value wins; placeholders ($BS) and options the script lacks (--nope) are never taken
-    assert got == {"--input-file": "data/in.txt", "--lower": ""}
-    binding = synthesize("tag with the small tagger", catalog, [hit], usage=True)
+    assert entry is not None and entry.usage == ("python tag.py --model tagger-s",)  # the README's inline command
+    large = [(entry.param("--model"), "tagger-l")]
+    got = {p.name: v for p, v in template_values("tag with the large tagger", entry, large, [hit])}  # type: ignore[arg-type]
+    # the task's own value stays; placeholders ($BS) and options the script lacks (--nope) are never taken
+    assert got == {"--model": "tagger-l", "--input-file": "data/in.txt", "--lower": ""}
+    # the README's own line agrees with a task for the small tagger, so nothing of the retrieved line is taken
+    small = [(entry.param("--model"), "tagger-s")]
+    assert template_values("tag with the small tagger", entry, small, [hit]) == small  # type: ignore[arg-type]
+    binding = synthesize("tag with the large tagger", catalog, [hit], usage=True)
     assert binding is not None and binding.affordance.id == "python-script:tag.py"
     code = render(binding)[0]
     assert "--input-file data/in.txt" in code and "--nope" not in code and "$BS" not in code
-    assert synthesize("tag with the small tagger", catalog, [hit], usage=False) != binding
+    assert synthesize("tag with the large tagger", catalog, [hit], usage=False) != binding

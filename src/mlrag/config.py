@@ -147,7 +147,7 @@ class GenerationConfig:
     strategy: str = "task"  # task | draft | none
     mode: str = "auto"  # auto | structured | free: structured = the model chooses, mlrag renders the command
     model_binding: bool = True  # structured: the model may give the task's unbound values to unbound options
-    usage_values: bool = False  # structured: options the usage line in the context sets keep its values
+    usage_values: bool = True  # structured: the documented command that fits the task writes what it leaves open
     grounding: bool = True
     repair: bool = True
     cache: bool = True  # on-disk cache of model outputs keyed by (prompt, model, decoding parameters)

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 #: Bumped whenever the extractors or the file layout change what a catalog holds.
-CATALOG_VERSION = 7  # 6: exec-configured scripts, byte-order marks, blockquoted examples; 7: parents from other modules
+#: 6: exec-configured scripts, byte-order marks, blockquoted examples; 7: parents from other modules;
+#: 8: the documented commands of each script (``usage``).
+CATALOG_VERSION = 8
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (
@@ -127,6 +129,8 @@ class Affordance:
         signature: a Python signature (``build(name, pretrained=False)``), for ``python-api``.
         values: the registered names, for ``registry`` entries; the repo-relative files, for ``config-files``.
         invoked_by: ``path:start-end`` of README/shell lines that run it.
+        usage: the documented commands that run it (README and shell lines, continuations joined), in file
+            order, as written: what a task's command is best written from (``generation.templates``).
     """
 
     id: str
@@ -144,6 +148,7 @@ class Affordance:
     signature: str = ""
     values: tuple[str, ...] = ()
     invoked_by: tuple[str, ...] = ()
+    usage: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:
@@ -174,6 +179,7 @@ class Affordance:
             "signature": self.signature,
             "values": list(self.values),
             "invoked_by": list(self.invoked_by),
+            "usage": list(self.usage),
         }
         return d
 
@@ -195,6 +201,7 @@ class Affordance:
             signature=str(d.get("signature", "")),
             values=tuple(d.get("values", ())),
             invoked_by=tuple(d.get("invoked_by", ())),
+            usage=tuple(d.get("usage", ())),
         )
 
 

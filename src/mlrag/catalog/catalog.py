@@ -14,6 +14,8 @@ from __future__ import annotations
 import ast
 import logging
 import posixpath
+import re
+import shlex
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -23,6 +25,7 @@ from typing import Any
 from ..chunking.cli_ast import CliSpec, Values
 from ..chunking.linking import _resolve as resolve_invocation
 from ..chunking.linking import find_invocations
+from ..commands import invocation, split_commands
 from .base import Affordance, Catalog, Param, read_catalog, sort_entries, write_catalog
 from .examples import example_affordances
 from .packaging import console_scripts
@@ -346,16 +349,20 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
     scripts = {a.path for a in entries if a.kind == "python-script"}
     shells = {a.path for a in entries if a.kind == "shell-script"}
     seen: dict[str, list[tuple[str, str]]] = {}  # script -> [(workdir, where)]
+    usage: dict[str, dict[str, None]] = {}  # script -> its documented commands, in order, once each
     for path, text in src.items():
         if not path.endswith((*_DOCS, *_SHELL)):
             continue
         from_dir = posixpath.dirname(path)
-        for no, line in enumerate(text.splitlines(), 1):
+        lines = text.splitlines()
+        for no, line in enumerate(lines, 1):
             if ".py" in line or "-m " in line:
                 for target, is_module in find_invocations(line):
                     hit = resolve_invocation(target, is_module, from_dir, scripts)
                     if hit is not None:
                         seen.setdefault(hit[0], []).append((hit[1], f"{path}:{no}"))
+                        for command in _commands_running(hit[0], lines, no - 1):
+                            usage.setdefault(hit[0], {})[command] = None
             if ".sh" in line and not path.endswith(_SHELL) or path.endswith(_SHELL) and ".sh" in line:
                 for word in line.replace(";", " ").split():
                     if word.endswith(_SHELL):
@@ -366,6 +373,8 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
                         ):
                             if cand in shells and cand != path:
                                 seen.setdefault(cand, []).append((wd, f"{path}:{no}"))
+                                for command in _commands_running(cand, lines, no - 1):
+                                    usage.setdefault(cand, {})[command] = None
                                 break
     out: list[Affordance] = []
     for a in entries:
@@ -380,5 +389,29 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
         rel = posixpath.relpath(a.path, workdir or ".")
         runner = "python" if a.kind == "python-script" else "bash"
         run = f"{runner} {rel}" + (f" {a.subcommand}" if a.subcommand else "")
-        out.append(replace(a, workdir=workdir, run=run, invoked_by=tuple(dict.fromkeys(w for _, w in uses))[:8]))
+        out.append(replace(a, workdir=workdir, run=run, invoked_by=tuple(dict.fromkeys(w for _, w in uses))[:8],
+                           usage=tuple(usage.get(a.path, ()))[:_MAX_USAGE]))
+    return out
+
+
+#: Documented commands kept per script: a README that lists one command per model and scale has a few dozen.
+_MAX_USAGE = 64
+_INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+_PROMPT = re.compile(r"^\s*(?:\$|>>>|!|%)\s*")  # a shell or notebook prompt before a command
+
+
+def _commands_running(script: str, lines: Sequence[str], i: int) -> list[str]:
+    """The simple commands of the line ``lines[i]`` (with its ``\\`` continuations) that run ``script``, each
+    written back as one line (``shlex.join``): prefixes (``VAR=x``) and launchers kept, redirections dropped."""
+    text = lines[i]
+    while text.rstrip().endswith("\\") and i + 1 < len(lines):
+        i += 1
+        text = text.rstrip()[:-1] + " " + lines[i].strip()
+    base = posixpath.basename(script)
+    out = []
+    for piece in _INLINE_CODE.findall(text) or [text]:  # `python predict.py -i image.jpg` inside prose
+        for cmd in split_commands(_PROMPT.sub("", piece)):
+            inv = invocation(cmd)
+            if inv is not None and inv.kind == "file" and posixpath.basename(inv.target) == base:
+                out.append(shlex.join(cmd))
     return out

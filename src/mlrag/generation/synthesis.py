@@ -34,9 +34,10 @@ from dataclasses import dataclass, field, replace
 
 from ..catalog.base import Affordance, Catalog, Param
 from ..catalog.examples import fill_slots
-from ..commands import LAUNCHER_REQUESTS, LAUNCHER_SUBCOMMANDS, PYTHON, invocation, split_commands, strip_prefixes
+from ..commands import LAUNCHER_REQUESTS, LAUNCHER_SUBCOMMANDS, PYTHON
 from ..types import Hit
 from .structured import Tool, call_tool, tool_name
+from .templates import PLACEHOLDER, Usage, best_template, documented_commands, template_values
 
 log = logging.getLogger(__name__)
 
@@ -358,6 +359,13 @@ _TABLES = frozenset({"txt", "json", "jsonl", "csv", "tsv"})
 _SEQUENCES = frozenset({"fasta", "fa", "a3m"})
 #: File kinds whose extensions stand in for each other when a task's file replaces an example's.
 _FAMILIES = (_IMAGES, _AUDIO, _VIDEO, _WEIGHTS, _TABLES, _SEQUENCES)
+
+
+def same_kind(ext: str, other: str) -> bool:
+    """Whether files of extensions ``ext`` and ``other`` stand in for each other (``png`` for ``jpg``)."""
+    return ext == other or any(ext in f and other in f for f in _FAMILIES)
+
+
 _FILE_KINDS: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
     (frozenset({"config", "cfg", "conf", "yaml", "yml", "hparam"}),
      frozenset({"yaml", "yml", "json", "py", "cfg", "conf", "ini", "toml", "txt"})),
@@ -1036,13 +1044,16 @@ class _TaskSide:
     lits: tuple[Literal, ...]
     api: frozenset[str]
     registries: tuple[frozenset[str], ...]
+    words: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, task: str, catalog: Catalog) -> _TaskSide:
+        words, lits = task_literals(plain_numbers(task))
         return cls(
-            tuple(task_literals(plain_numbers(task))[1]),
+            tuple(lits),
             frozenset(x.name for x in catalog.of_kind("python-api")),
             tuple(frozenset(r.values) for r in catalog.registries if r.values),
+            tuple(w.lower() for w in words),
         )
 
 
@@ -1113,6 +1124,16 @@ def example_values(
             warnings.append(f"'{lit.text}' has no place in the example {a.name}")
         else:
             take(pick, lit.text)
+    for lit in lits:
+        # a folder the task names fills the example's placeholder for one (root="<ROOT>", "/path/to/data"): the
+        # one whose keyword the task says just before the folder or in it ("root is /data/x", "x-extra"), else
+        # the first
+        if lit.kind != "path" or _ext(lit.text) or lit.text in held:
+            continue
+        holes = [p for p in free("string") if PLACEHOLDER.search(p.name) and not _ext(p.name)]
+        if holes:
+            near = set(side.words[max(0, lit.pos - 6) : lit.pos]) | {w.lower() for w in _split(lit.text)}
+            take(next((p for p in holes if p.dest and p.dest.lower() in near), holes[0]), lit.text)
     calls = [p for p in slots if p.type == "call"]
     for m in re.finditer(r"\b([A-Za-z_]\w*)\(\)", task):
         want = m.group(1)
@@ -1273,29 +1294,17 @@ _ONE_GPU = re.compile(r"\b(?:one|a single|single|1)\s+gpu\b", re.I)
 def _usage_commands(a: Affordance, hits: Sequence[Hit]) -> list[tuple[list[str], list[str]]]:
     """The simple commands of the retrieved context that run ``a``'s script: (what stands before the script,
     the script's own arguments), prefixes such as ``VAR=x`` and ``nohup`` left out."""
-    base = posixpath.basename(a.path)
-    out = []
-    for h in hits[:8]:
-        if base not in h.text:
-            continue
-        try:
-            commands = split_commands(h.text)
-        except ValueError:
-            continue
-        for cmd in commands:
-            inv = invocation(cmd)
-            if inv is not None and inv.kind == "file" and posixpath.basename(inv.target) == base:
-                _, toks = strip_prefixes(cmd)
-                out.append((toks[: len(toks) - len(inv.args) - 1], list(inv.args)))
-    return out
+    return [(list(u.head), list(u.args)) for u in documented_commands(a, hits, catalog=False)]
 
 
-def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit]) -> tuple[str, set[str]]:
-    """The launcher the retrieved documentation runs ``a`` with (``python -m torch.distributed.launch
-    --nproc_per_node 8 main.py ...``), with the process count and master port the task states put in place of the
-    line's, and those stated values (no option of the script takes them); ``("", set())`` when no line runs
-    ``a`` through a launcher."""
-    for head, _ in _usage_commands(a, hits):
+def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit], template: Usage | None = None
+                        ) -> tuple[str, set[str]]:  # fmt: skip
+    """The launcher the documentation runs ``a`` with (``python -m torch.distributed.launch --nproc_per_node 8
+    main.py ...``): the ``template`` command's when it has one, else the retrieved context's; with the process
+    count and master port the task states put in place of the line's, and those stated values (no option of the
+    script takes them); ``("", set())`` when no such line runs ``a`` through a launcher."""
+    heads = [list(template.head)] if template is not None and template.head else []
+    for head in heads or [h for h, _ in _usage_commands(a, hits)]:
         if not head:
             continue
         if PYTHON.fullmatch(posixpath.basename(head[0])):
@@ -1333,9 +1342,9 @@ def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit]) -> tuple[
 def documented_spellings(
     a: Affordance, pairs: Sequence[tuple[Param, str]], hits: Sequence[Hit]
 ) -> list[tuple[Param, str]]:
-    """``pairs`` with each option spelled as the documentation's usage lines for ``a`` spell it (``-r`` when the
+    """``pairs`` with each option spelled as the documented commands of ``a`` spell it (``-r`` when the
     README writes ``-r logs/x``, not ``--resume``); options the lines do not use keep their own name."""
-    used = {t.split("=", 1)[0] for _, args in _usage_commands(a, hits) for t in args if t.startswith("-")}
+    used = {t.split("=", 1)[0] for u in documented_commands(a, hits) for t in u.args if t.startswith("-")}
     if not used:
         return list(pairs)
     out = []
@@ -1540,8 +1549,9 @@ def synthesize(
     given and not the echo double) picks among the entries within the margin. With ``model_binding`` the model
     is also asked when the task has values no option took, and may give them to the entry's open options
     (``ask_model``: only the task's own values, only the entry's own options). With ``usage`` the options that
-    the context's usage line for the entry sets and the task left open keep that line's values (``usage_values``);
-    without it, only the required options that the task gives no value for take the usage line's.
+    the documented command that fits the task best sets and the task left open keep that command's values
+    (``templates.template_values``); without it, only the required options that the task gives no value for
+    take them.
     """
     python = output_type == "python" or (output_type is None and wants_python(task, catalog))
     launcher = ""
@@ -1577,17 +1587,20 @@ def synthesize(
         given = {v for _, v in extra}
         warns = [w for w in warns if not any(w.startswith(f"'{v}' fits no option") for v in given)]
         pairs = [*pairs, *extra]
-    documented = usage_values(a, hits, pairs)
-    if not usage:  # a required option the task leaves open still needs a value: the documented one
-        documented = [(p, v) for p, v in documented if p.required and p.default is None]
-    if documented:
-        pairs = [*pairs, *documented]
-        filled = {p.name for p, _ in documented}
-        warns = [w for w in warns if not any(w.startswith(f"{n} is required by ") for n in filled)]
+    # the documented command that fits the task best writes what the task leaves open (without ``usage``: only
+    # the required options; a required option still needs a value)
+    template = best_template(task, a, pairs, hits) if a.kind in ("python-script", "shell-script") else None
+    written = template_values(task, a, pairs, hits, _leftovers(task, pairs), inherit=usage, best=template)
+    if written != pairs:
+        given = {v for _, v in written}
+        filled = {p.name for p, _ in written}
+        warns = [w for w in warns if not any(w.startswith(f"{n} is required by ") for n in filled)
+                 and not any(w.startswith(f"'{v}' fits no option") for v in given)]  # fmt: skip
+        pairs = written
     if a.kind in RUNNABLE and a.framework != "hydra":
         pairs = [*pairs, *config_value(task, a, pairs, catalog, workdir)]
     if not launcher and a.kind == "python-script":
-        launcher, taken = documented_launcher(task, a, hits)
+        launcher, taken = documented_launcher(task, a, hits, template[0] if template and usage else None)
         pairs = [(p, v) for p, v in pairs if v not in taken]  # "on 8 GPUs, master port 12345" set the launcher
     pairs = documented_spellings(a, pairs, hits)
     return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked),
@@ -1653,54 +1666,6 @@ def config_value(
     if len(scored) > 1 and scored[0][:4] == scored[1][:4]:
         return []  # configs/a/flower.yaml and configs/b/flower.yaml: the task does not say which
     return [(opts[0], posixpath.relpath(scored[0][4], run_dir(a, caller) or "."))]
-
-
-_PLACEHOLDER = re.compile(r"[$<>{}]|/path/to|\bpath/to\b|\.\.\.|^x+$", re.I)
-
-
-def usage_values(a: Affordance, hits: Sequence[Hit], pairs: Sequence[tuple[Param, str]]) -> list[tuple[Param, str]]:
-    """Options of ``a`` that the context's usage line for it sets and the task left open, with the line's values.
-
-    The usage line is the line of a hit (README, shell script) that runs ``a``'s file and sets the most of its
-    options; only options ``a`` really has are taken, placeholders (``$DATA``, ``<path>``, ``/path/to``) are not.
-    """
-    if a.kind not in ("python-script", "shell-script") or not hits:
-        return []
-    base = a.path.rsplit("/", 1)[-1]
-    runs = re.compile(rf"(?<![\w.-]){re.escape(base)}(?![\w.-])")
-    by_spelling = {sp: p for p in a.params if p.kind == "option" for sp in p.spellings if sp.startswith("-")}
-    taken = {p.name for p, _ in pairs}
-    best: list[tuple[Param, str]] = []
-    for h in hits:
-        for line in h.text.replace("\\\n", " ").splitlines():
-            m = runs.search(line)
-            if m is None:
-                continue
-            try:
-                toks = shlex.split(line[m.end() :], comments=True)
-            except ValueError:
-                continue
-            got: list[tuple[Param, str]] = []
-            i = 0
-            while i < len(toks):
-                name, eq, value = toks[i].partition("=")
-                i += 1
-                p = by_spelling.get(name)
-                if p is None or p.name in taken or any(q is p for q, _ in got):
-                    continue
-                if not p.is_flag and not eq:
-                    if i >= len(toks) or toks[i].startswith("-"):
-                        continue
-                    value = toks[i]
-                    i += 1
-                    while p.nargs in ("+", "*") and i < len(toks) and not toks[i].startswith("-"):
-                        value += " " + toks[i]  # --include mean per_tok
-                        i += 1
-                if p.is_flag or (value and not _PLACEHOLDER.search(value)):
-                    got.append((p, "" if p.is_flag else value))
-            if len(got) > len(best):
-                best = got
-    return best
 
 
 def render(binding: Binding, workdir: str = "") -> tuple[str, str]:
