@@ -77,3 +77,14 @@ def test_data_lists_are_skipped_but_docs_are_not(tmp_path: Path) -> None:
     assert report.skipped["synsets.txt"].startswith("data file")
     assert [f.path for f in walk_repo(tmp_path, WalkConfig(skip_data_files=False))] == [
         "docs/tutorial.txt", "requirements.txt", "small.txt", "synsets.txt", "urls.txt"]
+
+
+def test_json_lines_records_are_data_even_when_they_hold_prose(tmp_path: Path) -> None:
+    # an evaluation's saved generations: megabytes of prose answers, one JSON record a line (qlora's eval/)
+    record = '{"question": "How do I bake bread at home with a simple recipe?", "answer": "Mix flour and water."}\n'
+    _write(tmp_path, "eval/generations.jsonl", record * 200)
+    _write(tmp_path, "eval/small.jsonl", record)
+    _write(tmp_path, "README.md", "# evals\n")
+    report = WalkReport()
+    assert [f.path for f in walk_repo(tmp_path, WalkConfig(), report)] == ["README.md", "eval/small.jsonl"]
+    assert report.skipped["eval/generations.jsonl"].startswith("data file")

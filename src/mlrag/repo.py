@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 _URL_RE = re.compile(r"^(https?://|git@|ssh://|git://|file://)")
 _CONFIG_SUFFIXES = {".yaml", ".yml", ".json", ".toml", ".cfg", ".ini"}
-_DATA_SUFFIXES = {".txt", ".csv", ".tsv", ".lst", ".list", ".dat"}
+_DATA_SUFFIXES = {".txt", ".csv", ".tsv", ".lst", ".list", ".dat", ".jsonl", ".ndjson"}
 _DATA_KEEP = re.compile(
     r"(?i)^(readme|license|licence|copying|notice|authors|contributing|changelog|requirements.*)(\.txt)?$"
 )
@@ -350,8 +350,9 @@ def _skip_reason(root, path, rel, config, exclude, include, gitignores) -> str |
 def looks_like_data(path: str, text: str, min_bytes: int = 4096) -> bool:
     """True for a data list saved as text (ids, URLs, synsets, numbers) rather than documentation.
 
-    Only ``.txt``/``.csv``/``.tsv``-like files over ``min_bytes`` are judged (READMEs, licences and requirements
-    never are). ``.csv``/``.tsv`` are always data; otherwise a file is data when under 20% of its first 400
+    Only ``.txt``/``.csv``/``.tsv``/``.jsonl``-like files over ``min_bytes`` are judged (READMEs, licences and
+    requirements never are). ``.csv``/``.tsv`` and JSON Lines (records by format, even when they hold prose:
+    saved model generations) are always data; otherwise a file is data when under 20% of its first 400
     non-blank lines read as prose (six or more space-separated alphabetic words; a URL is one non-word).
     ML-Bench's repositories carry megabytes of such lists (imagenet synsets, sequence ids), which would
     otherwise dominate the index and its build time.
@@ -360,8 +361,8 @@ def looks_like_data(path: str, text: str, min_bytes: int = 4096) -> bool:
     suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
     if suffix not in _DATA_SUFFIXES or _DATA_KEEP.match(name) or len(text) < min_bytes:
         return False
-    if suffix in (".csv", ".tsv"):
-        return True
+    if suffix in (".csv", ".tsv", ".jsonl", ".ndjson"):
+        return True  # records by format (JSON Lines: one record per line)
     lines = [ln for ln in text.splitlines()[:2000] if ln.strip()][:400]
     if not lines:
         return False
