@@ -100,6 +100,9 @@ def test_without_inheritance_only_the_task_is_written(catalog: Catalog) -> None:
     binding = synthesize("Denoise the Kodak24 images at strength 25", catalog, usage=False)
     assert binding is not None
     assert set(_options(render(binding)[0])) <= {"--mode", "--strength", "--input_dir"}
+    # a task that points at no documented command (no value of any line said) is written as it says
+    binding = synthesize("Process the pictures at strength 7", catalog, usage=True)
+    assert binding is not None and _options(render(binding)[0]) == {"--strength": "7"}
 
 
 def test_placeholders_and_unknown_spellings_are_never_taken() -> None:
@@ -120,3 +123,18 @@ def test_a_script_no_line_runs_is_left_as_bound(catalog: Catalog) -> None:
     assert entry is not None and entry.usage == ()
     pairs = [(entry.param("--strength"), "5")]
     assert template_values("strength 5", entry, pairs) == pairs  # type: ignore[arg-type]
+
+
+def test_documented_values_show_each_option_its_kind(catalog: Catalog) -> None:
+    from mlrag.generation.templates import PLACEHOLDER, documented_shapes, value_shape
+
+    entry = catalog.get("python-script:restore.py")
+    assert entry is not None
+    shapes = documented_shapes(entry)
+    assert shapes["--strength"] == {"number"} and shapes["--mode"] == {"text"}
+    assert shapes["--weights"] == shapes["--input_dir"] == {"path"}  # <your_folder> hides its kind
+    assert [value_shape(v) for v in ("1e-4", "huggyllama/llama-7b", "x.pth", "DIV2K", "$DATA")] == [
+        "number", "path", "path", "text", ""]
+    for v in ("[path_to_coco_dataset]", "/path/to/imagenet", "<name>", "YOUR_TOKEN", "$ROOT"):
+        assert PLACEHOLDER.search(v), v
+    assert not PLACEHOLDER.search("testsets/Set5/HR")

@@ -37,7 +37,15 @@ from ..catalog.examples import fill_slots
 from ..commands import LAUNCHER_REQUESTS, LAUNCHER_SUBCOMMANDS, PYTHON
 from ..types import Hit
 from .structured import Tool, call_tool, tool_name
-from .templates import PLACEHOLDER, Usage, best_template, documented_commands, template_values
+from .templates import (
+    PLACEHOLDER,
+    Usage,
+    best_template,
+    documented_commands,
+    documented_shapes,
+    template_values,
+    value_shape,
+)
 
 log = logging.getLogger(__name__)
 
@@ -643,6 +651,7 @@ def bind(
              and lits[k - 1].pos == lit.pos - 2 and words[lit.pos - 1].lower() == "by"}  # fmt: skip
     boost: dict[tuple[int, int], float] = {}
     registered = registered or {}
+    shapes = documented_shapes(affordance) if affordance.usage else {}
     for pi, p in enumerate(params):
         names = param_words(p)
         extra = help_words(p)
@@ -692,6 +701,9 @@ def bind(
                     and _shape(_norm(lit.text)) == _shape(p.default) != "a":
                 near += 0.6  # "ResNet-50" for --arch (default resnet18), written as the default is: resnet50
                 value_as = _norm(lit.text)
+            doc = shapes.get(p.name)
+            if doc and (shape := value_shape(lit.text)) and shape not in doc and key not in listed[pi]:
+                near -= 1.0  # the documented commands give it another kind of value (a path, not "DIV2K+Flickr2K")
             if near <= 0 and key not in listed[pi]:  # a value its help lists is a candidate, as a choice is
                 continue
             pathlike = _pathlike(p)

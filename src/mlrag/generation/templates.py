@@ -36,7 +36,7 @@ from ..commands import invocation, split_commands, strip_prefixes
 from ..types import Hit
 
 #: Values that stand for the user's own (never copied into a command).
-PLACEHOLDER = re.compile(r"[$<>{}]|/path/to|\bpath/to\b|\.\.\.|^x+$", re.I)
+PLACEHOLDER = re.compile(r"[$<>{}]|^\[.*\]$|/path/to|\bpath[/_]to\b|\byour[_-]|\.\.\.|^x+$", re.I)
 _PARTS = re.compile(r"[A-Za-z0-9]+")
 
 
@@ -193,6 +193,38 @@ def _same_shape(value: str, documented: str, same_kind: Callable[[str, str], boo
     return "/" in value and "/" in documented
 
 
+def value_shape(value: str) -> str:
+    """The coarse kind of a value: ``number``, ``path`` (a folder, file or hub id: ``a/b``, ``x.pth``) or
+    ``text``; ``""`` for a placeholder that hides its kind (``$DATA``, ``<name>``)."""
+    v = value.strip("'\"")
+    if not v or v[0] in "$<{":
+        return ""
+    if all(_NUMBER.fullmatch(x) for x in v.replace(",", " ").split()):
+        return "number"
+    if "/" in v or _suffix(v) or v.startswith(("~", ".")):
+        return "path"
+    return "text"
+
+
+def documented_shapes(a: Affordance) -> dict[str, frozenset[str]]:
+    """For each option of ``a`` that its documented commands give a value: the kinds of those values
+    (``value_shape``; ``/path/to/x`` placeholders count as paths)."""
+    shapes: dict[str, set[str]] = {}
+    base = posixpath.basename(a.path)
+    for line in a.usage:
+        for _, args in _running(line, base):
+            for p, v in line_options(a, args):
+                if v and (shape := value_shape(v)):
+                    shapes.setdefault(p.name, set()).add(shape)
+    return {k: frozenset(v) for k, v in shapes.items()}
+
+
+#: The fit (without the retrieval bonus) a documented command needs before it writes what the task left open:
+#: one of its values the task says (2 for an option set to the task's value). A task that points at no
+#: documented command is written as it says.
+MIN_FIT = 1.0
+
+
 Template = tuple[Usage, list[tuple[Param, str]], float]
 
 
@@ -205,7 +237,8 @@ def template_values(task: str, a: Affordance, pairs: Sequence[tuple[Param, str]]
     ``testsets/Set5/HR``); the options the command sets and the task left open follow, with its values, the
     values the task replaced being replaced inside them too (``noise15.pth`` -> ``noise50.pth``), and the task's
     ``leftovers`` (values no option took) go where the command has a value of the same kind (``zidane.jpg``
-    where it shows ``bus.jpg``). Without it, only the required options the task left open are added.
+    where it shows ``bus.jpg``). Without it, or when the best command fits less than ``MIN_FIT`` (the task points
+    at none), only the required options the task left open are added.
     Placeholders (``$DATA``, ``<path>``, ``/path/to``) are never taken; ``pairs`` unchanged when no line runs ``a``.
     ``best``: the template when the caller has it already.
     """
@@ -214,7 +247,9 @@ def template_values(task: str, a: Affordance, pairs: Sequence[tuple[Param, str]]
     best = best or best_template(task, a, pairs, hits)
     if best is None:
         return list(pairs)
-    _, line, _ = best
+    u, line, score = best
+    if inherit and score - (0.5 if u.retrieved else 0.0) < MIN_FIT:
+        inherit = False  # the task points at no documented command: it is written as the task says
     bound = {p.name: v for p, v in pairs}
     if not inherit:
         return [*pairs, *((p, v) for p, v in line if p.name not in bound and p.required and p.default is None
@@ -243,12 +278,13 @@ def template_values(task: str, a: Affordance, pairs: Sequence[tuple[Param, str]]
         out.append((p, v))
     swaps = [(old, new) for p, v in line if p.name in bound
              for old, new in [(v.strip("'\""), bound[p.name].strip("'\""))] if _swappable(old, new)]  # fmt: skip
-    left = [x for x in leftovers if _suffix(x)]
+    left = [x for x in leftovers if value_shape(x) == "path"]
     for p, v in line:
         if p.name in bound or any(q is p for q, _ in out):
             continue
-        same = next((x for x in left if v and _suffix(v) and same_kind(_suffix(x), _suffix(v))), None)
-        if same is not None:  # the task's own file of the kind the line shows
+        # the task's own file or folder of the kind the line shows (a /path/to/data placeholder shows one too)
+        same = next((x for x in left if v and _same_shape(x, v, same_kind)), None)
+        if same is not None:
             left.remove(same)
             out.append((p, same))
         elif not (v and PLACEHOLDER.search(v)) and _inherited(v):
