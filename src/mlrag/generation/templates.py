@@ -219,9 +219,9 @@ def documented_shapes(a: Affordance) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in shapes.items()}
 
 
-#: The fit (without the retrieval bonus) a documented command needs before it writes what the task left open:
-#: one of its values the task says (2 for an option set to the task's value). A task that points at no
-#: documented command is written as it says.
+#: The fit (without the retrieval bonus) that one of several documented commands needs before it writes what the
+#: task left open: one of its values the task says (2 for an option set to the task's value). A task that points
+#: at none of them is written as it says; a script documented by one command is always run the way it shows.
 MIN_FIT = 1.0
 
 
@@ -237,8 +237,8 @@ def template_values(task: str, a: Affordance, pairs: Sequence[tuple[Param, str]]
     ``testsets/Set5/HR``); the options the command sets and the task left open follow, with its values, the
     values the task replaced being replaced inside them too (``noise15.pth`` -> ``noise50.pth``), and the task's
     ``leftovers`` (values no option took) go where the command has a value of the same kind (``zidane.jpg``
-    where it shows ``bus.jpg``). Without it, or when the best command fits less than ``MIN_FIT`` (the task points
-    at none), only the required options the task left open are added.
+    where it shows ``bus.jpg``). Without it, or when the best of several commands fits less than ``MIN_FIT`` (the
+    task points at none), only the required options the task left open are added.
     Placeholders (``$DATA``, ``<path>``, ``/path/to``) are never taken; ``pairs`` unchanged when no line runs ``a``.
     ``best``: the template when the caller has it already.
     """
@@ -248,8 +248,8 @@ def template_values(task: str, a: Affordance, pairs: Sequence[tuple[Param, str]]
     if best is None:
         return list(pairs)
     u, line, score = best
-    if inherit and score - (0.5 if u.retrieved else 0.0) < MIN_FIT:
-        inherit = False  # the task points at no documented command: it is written as the task says
+    if inherit and len(a.usage) > 1 and score - (0.5 if u.retrieved else 0.0) < MIN_FIT:
+        inherit = False  # of several documented commands the task points at none: it is written as it says
     bound = {p.name: v for p, v in pairs}
     if not inherit:
         return [*pairs, *((p, v) for p, v in line if p.name not in bound and p.required and p.default is None
