@@ -132,3 +132,15 @@ def test_registry_names_weights_languages_flags_and_absolute_paths() -> None:
     assert got["--cfg-scale"] == "6.0"  # "cfg" here is classifier-free guidance, not a config file
     for p, v in got.items():  # every option is the script's own, every value the task's
         assert f"'{p}'" in SCENES["run.py"] and v in task
+
+
+def test_a_module_that_only_builds_a_parser_for_a_script_is_no_entry() -> None:
+    opts = ("import argparse\n\ndef get_opts():\n    p = argparse.ArgumentParser()\n"
+            "    p.add_argument('--root_dir', type=str)\n    p.add_argument('--num_epochs', type=int, default=16)\n"
+            "    return p.parse_args()\n")  # fmt: skip
+    train = "from opt import get_opts\n\nif __name__ == '__main__':\n    hparams = get_opts()\n"
+    lonely = opts.replace("get_opts", "get_args")  # a parser module nothing imports stays an entry
+    cat = build_catalog([("opt.py", opts), ("train.py", train), ("tools/args.py", lonely)])
+    scripts = {a.path: a for a in cat.of_kind("python-script")}
+    assert set(scripts) == {"train.py", "tools/args.py"}
+    assert {p.name for p in scripts["train.py"].params} == {"--root_dir", "--num_epochs"}

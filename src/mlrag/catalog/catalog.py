@@ -278,7 +278,24 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
                 skipped.append(f"{path}: examples not read ({type(e).__name__})")
     entries += _module_entries(trees, specs, names)
     entries += _config_entries(names)
-    return Catalog(sort_entries(_place(entries, src)), skipped=tuple(skipped))
+    placed = _place(entries, src)
+    helpers = _option_modules(trees, specs, src)
+    placed = [a for a in placed if not (a.kind == "python-script" and a.path in helpers and not a.invoked_by)]
+    return Catalog(sort_entries(placed), skipped=tuple(skipped))
+
+
+def _option_modules(trees: dict[str, ast.Module], specs: dict[str, CliSpec | None], src: dict[str, str]) -> set[str]:
+    """Modules that only build a parser for others (nerf_pl's ``opt.py``: ``def get_opts(): ... parse_args()``,
+    imported by ``train.py``): they have a command line but cannot run as a script, and a script imports them.
+    Running them does nothing, so they are no entry (the importing script has their options)."""
+    maybe = {p for p, t in trees.items() if specs.get(p) is not None and not runs_as_main(t)}
+    if not maybe:
+        return set()
+    used: set[str] = set()
+    for path, tree in trees.items():
+        if path not in maybe and runs_as_main(tree):
+            used.update(m for m in imported_repo_modules(tree, path, src) if m in maybe)
+    return used
 
 
 def _console_entries(path: str, text: str, src: dict[str, str], specs: dict[str, CliSpec | None]) -> list[Affordance]:
@@ -396,6 +413,8 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
 
 #: Documented commands kept per script: a README that lists one command per model and scale has a few dozen.
 _MAX_USAGE = 64
+#: A placeholder written with spaces (``--test_folder=[folder path to test images]``): one word once joined.
+_BRACKETED = re.compile(r"\[[^\]\n]*\s[^\]\n]*\]|<[^>\n]*\s[^>\n]*>")
 _INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 _PROMPT = re.compile(r"^\s*(?:\$|>>>|!|%)\s*")  # a shell or notebook prompt before a command
 
@@ -410,7 +429,8 @@ def _commands_running(script: str, lines: Sequence[str], i: int) -> list[str]:
     base = posixpath.basename(script)
     out = []
     for piece in _INLINE_CODE.findall(text) or [text]:  # `python predict.py -i image.jpg` inside prose
-        for cmd in split_commands(_PROMPT.sub("", piece)):
+        piece = _BRACKETED.sub(lambda m: re.sub(r"\s+", "_", m.group(0)), _PROMPT.sub("", piece))
+        for cmd in split_commands(piece):
             inv = invocation(cmd)
             if inv is not None and inv.kind == "file" and posixpath.basename(inv.target) == base:
                 out.append(shlex.join(cmd))

@@ -391,7 +391,7 @@ _OUTPUT_WORDS = frozenset({"out", "output", "save", "dest", "destination", "targ
 
 
 @functools.lru_cache(maxsize=8192)
-def _pathlike(p: Param) -> bool:
+def takes_path(p: Param) -> bool:
     """Whether ``p`` takes a path (``type`` path, or a name that says path/file/dir and not also a name or a
     count: ``--model_name_or_path`` takes hub names too)."""
     names = param_words(p)
@@ -461,19 +461,19 @@ def _fits(p: Param, lit: Literal) -> bool:
     if lit.kind == "number":
         if t in ("int",) and not re.fullmatch(r"-?\d+", lit.text):
             return False
-        if _pathlike(p):
+        if takes_path(p):
             return False
         return t in ("int", "float", "str", "none") or "int" in t or "float" in t or "num" in t
     if t in ("int", "float") or "int" in t and "str" not in t:
         return False
     # a path is no English word ("Additionally", "image") and no sentence
     word = lit.kind == "word" and not re.search(r"[0-9_\-./]", lit.text)  # "LLFF", "ImageNet": names, not folders
-    if _pathlike(p) and (word or lit.kind == "quoted" and " " in lit.text):
+    if takes_path(p) and (word or lit.kind == "quoted" and " " in lit.text):
         return False
     if lit.kind == "word" and param_words(p) & {"device", "gpu"} and not re.search(r"\d", lit.text) \
             and lit.text.lower() not in ("cpu", "cuda", "mps", "gpu", "tpu", "xpu", "auto"):
         return False  # "on a single GPU" gives --device no value
-    if lit.kind == "word" and param_words(p) & {"config", "cfg"} and _pathlike(p):
+    if lit.kind == "word" and param_words(p) & {"config", "cfg"} and takes_path(p):
         return False  # a config file is a file ("124M" is not); the repository's own configs come from config_value
     if lit.kind == "path" and help_options(p) and _norm(lit.text) not in help_options(p):
         return False  # "the type of model to load, in ['default', 'vit_l']" takes no file
@@ -668,7 +668,7 @@ def bind(
             if li in twins or not _fits(p, lit) or (lit.kind == "word" and _stem(lit.text) in names):
                 continue
             key = _norm(lit.text)
-            if key in registered and _pathlike(p):
+            if key in registered and takes_path(p):
                 continue  # a registered name ("DiT-B/4") is no folder, though it has a "/"
             if lit.kind == "word" and key not in listed[pi] and any(key in other for other in listed):
                 continue  # another option's help lists it ("classification" is a task_name, not a model)
@@ -706,7 +706,7 @@ def bind(
                 near -= 1.0  # the documented commands give it another kind of value (a path, not "DIV2K+Flickr2K")
             if near <= 0 and key not in listed[pi]:  # a value its help lists is a candidate, as a choice is
                 continue
-            pathlike = _pathlike(p)
+            pathlike = takes_path(p)
             # a stated path or quoted string is a deliberate value; a path belongs to an option that takes one
             bonus = 0.5 if lit.kind == "quoted" else (1.0 if pathlike else 0.25) if lit.kind == "path" else 0.0
             if plain:  # an English-looking word is a value only right next to the option's name
@@ -789,7 +789,7 @@ def bind(
     # a path the task gives that no option's name claimed (not after "into"/"to") goes to the one open option
     # that reads a file: --file_path when --load_path took the weights and --output is an output
     ins = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
-           and p.kind != "positional" and _pathlike(p) and not param_words(p) & _OUTPUT_WORDS]  # fmt: skip
+           and p.kind != "positional" and takes_path(p) and not param_words(p) & _OUTPUT_WORDS]  # fmt: skip
     free = [k for k, lit in enumerate(lits) if k not in used_lit and lit.kind == "path"
             and (lit.pos == 0 or words[lit.pos - 1].lower() not in ("into", "to"))]  # fmt: skip
     if len(ins) == 1 and len(free) == 1 and _fits(params[ins[0]], lits[free[0]]):
@@ -798,7 +798,7 @@ def bind(
         total += 0.2
     # a quoted sentence that no option's name claimed goes to the one option that takes free text (a prompt)
     texts = [pi for pi, p in enumerate(params) if pi not in bound and not p.is_flag and not p.choices
-             and param_words(p) & _TEXT_OPTION and not _pathlike(p)]  # fmt: skip
+             and param_words(p) & _TEXT_OPTION and not takes_path(p)]  # fmt: skip
     for k, lit in enumerate(lits):
         if k not in used_lit and lit.kind == "quoted" and " " in lit.text.strip() and len(texts) == 1 \
                 and _fits(params[texts[0]], lit):
@@ -1642,7 +1642,7 @@ def config_value(
     files in the folder of the option's default, then files whose folders the task also names, come first."""
     taken = {p.name for p, _ in pairs}
     opts = [p for p in a.params if p.name not in taken and not p.is_flag and not p.choices
-            and p.kind in ("option", "positional") and param_words(p) & _CONFIG_WORDS and _pathlike(p)]  # fmt: skip
+            and p.kind in ("option", "positional") and param_words(p) & _CONFIG_WORDS and takes_path(p)]  # fmt: skip
     files = [f for c in catalog.of_kind("config-files") for f in c.values]
     if len(opts) != 1 or not files:
         return []

@@ -36,7 +36,9 @@ from ..commands import invocation, split_commands, strip_prefixes
 from ..types import Hit
 
 #: Values that stand for the user's own (never copied into a command).
-PLACEHOLDER = re.compile(r"[$<>{}]|^\[.*\]$|/path/to|\bpath[/_]to\b|\byour[_-]|\.\.\.|^x+$", re.I)
+PLACEHOLDER = re.compile(
+    r"[$<>{}]|^\[[^\],]*\]$|^\[[^\]]*$|^[^\[]*\]$|/path/to|\bpath[/_]to\b|\byour[_-]|\.\.\.|^x+$", re.I
+)  # $DATA, <name>, {x}, [weightfile] (and its pieces; [q_proj,v_proj] is a list), /path/to/x, path_to_x, ...
 _PARTS = re.compile(r"[A-Za-z0-9]+")
 
 
@@ -197,11 +199,11 @@ def value_shape(value: str) -> str:
     """The coarse kind of a value: ``number``, ``path`` (a folder, file or hub id: ``a/b``, ``x.pth``) or
     ``text``; ``""`` for a placeholder that hides its kind (``$DATA``, ``<name>``)."""
     v = value.strip("'\"")
-    if not v or v[0] in "$<{":
-        return ""
+    if not v or PLACEHOLDER.search(v) and not ("/" in v or _suffix(v.rstrip("]>}"))):
+        return ""  # [weightfile], <name>, $DATA hide their kind; /path/to/data and [model.pth] do not
     if all(_NUMBER.fullmatch(x) for x in v.replace(",", " ").split()):
         return "number"
-    if "/" in v or _suffix(v) or v.startswith(("~", ".")):
+    if "/" in v or _suffix(v.strip("[]<>{}")) or v.startswith(("~", ".")):
         return "path"
     return "text"
 
@@ -254,7 +256,7 @@ def template_values(task: str, a: Affordance, pairs: Sequence[tuple[Param, str]]
     if not inherit:
         return [*pairs, *((p, v) for p, v in line if p.name not in bound and p.required and p.default is None
                           and not (v and PLACEHOLDER.search(v)))]  # fmt: skip
-    from .synthesis import same_kind  # the file-kind vocabulary of binding (a module-level import is circular)
+    from .synthesis import same_kind, takes_path  # binding's vocabulary (a module-level import is circular)
 
     documented = {q.name: v for q, v in line if not PLACEHOLDER.search(v)}
     out: list[tuple[Param, str]] = []
@@ -282,8 +284,10 @@ def template_values(task: str, a: Affordance, pairs: Sequence[tuple[Param, str]]
     for p, v in line:
         if p.name in bound or any(q is p for q, _ in out):
             continue
-        # the task's own file or folder of the kind the line shows (a /path/to/data placeholder shows one too)
-        same = next((x for x in left if v and _same_shape(x, v, same_kind)), None)
+        # the task's own file or folder of the kind the line shows (a /path/to/data placeholder shows one too;
+        # a $BLENDER_DIR one for an option whose name says it takes a path)
+        same = next((x for x in left if v and (_same_shape(x, v, same_kind) or not value_shape(v)
+                                               and PLACEHOLDER.search(v) and takes_path(p))), None)  # fmt: skip
         if same is not None:
             left.remove(same)
             out.append((p, same))
