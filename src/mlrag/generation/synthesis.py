@@ -1124,9 +1124,8 @@ def example_values(
         ext = _ext(lit.text)
         strings = free("string")
         if ext:
-            family = next((f for f in _FAMILIES if ext in f), {ext})
             pick = next((p for p in strings if _ext(p.name) == ext), None) or next(
-                (p for p in strings if _ext(p.name) in family), None
+                (p for p in strings if same_kind(ext, _ext(p.name))), None
             )
         elif " " in lit.text.strip():
             pick = next((p for p in strings if " " in p.name.strip() and not _ext(p.name)), None)
