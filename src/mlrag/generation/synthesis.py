@@ -43,6 +43,7 @@ from .templates import (
     best_template,
     documented_commands,
     documented_shapes,
+    file_suffix,
     template_values,
     value_shape,
 )
@@ -1069,7 +1070,6 @@ class _TaskSide:
         )
 
 
-_FILE_EXT = re.compile(r"\.([A-Za-z][\w]{0,5})$")
 _SHAPE = re.compile(r"\(\s*\d+(?:\s*,\s*\d+)+\s*,?\s*\)")
 
 
@@ -1079,8 +1079,7 @@ def _make(text: str) -> str:
 
 
 def _ext(text: str) -> str:
-    m = _FILE_EXT.search(text) if " " not in text else None
-    return m.group(1).lower() if m else ""
+    return file_suffix(text) if " " not in text else ""
 
 
 def example_values(

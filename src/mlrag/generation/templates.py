@@ -171,8 +171,12 @@ def best_template(task: str, a: Affordance, pairs: Sequence[tuple[Param, str]], 
     return best
 
 
-def _suffix(value: str) -> str:
-    m = re.search(r"\.([A-Za-z][\w]{0,5})$", value)
+_FILE_EXT = re.compile(r"\.([A-Za-z][\w]{0,5})$")
+
+
+def file_suffix(value: str) -> str:
+    """The file extension ``value`` ends with, lower-cased (``"x/y.PTH"`` -> ``pth``); ``""`` when none."""
+    m = _FILE_EXT.search(value)
     return m.group(1).lower() if m else ""
 
 
@@ -189,7 +193,7 @@ def _inherited(value: str) -> bool:
 def _same_shape(value: str, documented: str, same_kind: Callable[[str, str], bool]) -> bool:
     """Whether a task's value is of the kind the documented value shows: a file of the same kind, a folder for a
     folder (a path with no file suffix)."""
-    a, b = _suffix(value), _suffix(documented)
+    a, b = file_suffix(value), file_suffix(documented)
     if a or b:
         return bool(a and b and same_kind(a, b))
     return "/" in value and "/" in documented
@@ -199,11 +203,11 @@ def value_shape(value: str) -> str:
     """The coarse kind of a value: ``number``, ``path`` (a folder, file or hub id: ``a/b``, ``x.pth``) or
     ``text``; ``""`` for a placeholder that hides its kind (``$DATA``, ``<name>``)."""
     v = value.strip("'\"")
-    if not v or PLACEHOLDER.search(v) and not ("/" in v or _suffix(v.rstrip("]>}"))):
+    if not v or PLACEHOLDER.search(v) and not ("/" in v or file_suffix(v.rstrip("]>}"))):
         return ""  # [weightfile], <name>, $DATA hide their kind; /path/to/data and [model.pth] do not
     if all(_NUMBER.fullmatch(x) for x in v.replace(",", " ").split()):
         return "number"
-    if "/" in v or _suffix(v.strip("[]<>{}")) or v.startswith(("~", ".")):
+    if "/" in v or file_suffix(v.strip("[]<>{}")) or v.startswith(("~", ".")):
         return "path"
     return "text"
 
