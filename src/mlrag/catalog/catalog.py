@@ -36,6 +36,7 @@ from .python_cli import (
     borrowed_cli,
     class_defs,
     dataclass_params,
+    dict_options,
     exec_config_params,
     hf_dataclass_names,
     hydra_config,
@@ -205,6 +206,10 @@ def _python_entries(path: str, text: str, tree: ast.Module, sources: dict[str, s
         ps = hydra_params(path, hydra[0], hydra[1], sources, load_yaml)
         return _script_entries(path, None, ps, "hydra", summary, (1, len(text.splitlines()) or 1))
     if main:
+        looped = dict_options(tree, path, sources, trees) if ".items()" in text or "argparse" in text else ()
+        if looped:
+            return _script_entries(path, None, params_from_options(looped), "argparse", summary,
+                                   (1, len(text.splitlines()) or 1))  # fmt: skip
         borrowed = borrowed_cli(tree, path, sources, specs)
         if borrowed is not None:
             return _script_entries(path, borrowed, params_from_options(borrowed.options), borrowed.framework,
@@ -421,7 +426,9 @@ _PROMPT = re.compile(r"^\s*(?:\$|>>>|!|%)\s*")  # a shell or notebook prompt bef
 
 def _commands_running(script: str, lines: Sequence[str], i: int) -> list[str]:
     """The simple commands of the line ``lines[i]`` (with its ``\\`` continuations) that run ``script``, each
-    written back as one line (``shlex.join``): prefixes (``VAR=x``) and launchers kept, redirections dropped."""
+    written back as one line (``shlex.join``): prefixes (``VAR=x``) and launchers kept, redirections dropped.
+    Arguments held in variables the same file sets (``$MODEL_FLAGS``) are written out, once per block of settings
+    that sets them (``_expanded``)."""
     text = lines[i]
     while text.rstrip().endswith("\\") and i + 1 < len(lines):
         i += 1
@@ -433,5 +440,55 @@ def _commands_running(script: str, lines: Sequence[str], i: int) -> list[str]:
         for cmd in split_commands(piece):
             inv = invocation(cmd)
             if inv is not None and inv.kind == "file" and posixpath.basename(inv.target) == base:
-                out.append(shlex.join(cmd))
+                out += [shlex.join(c) for c in _expanded(cmd, lines)]
     return out
+
+
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+_VAR = re.compile(r"^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$")
+
+
+def _settings_blocks(lines: Sequence[str]) -> list[dict[str, str]]:
+    """Runs of consecutive ``NAME="value"`` lines of a file, each as one block of settings, in file order."""
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in lines:
+        m = _ASSIGN.match(line)
+        if m:
+            try:
+                words = shlex.split(m.group(2), comments=True)
+            except ValueError:
+                words = []
+            current[m.group(1)] = " ".join(words)
+        elif current:
+            blocks.append(current)
+            current = {}
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _expanded(cmd: Sequence[str], lines: Sequence[str]) -> list[list[str]]:
+    """``cmd`` with its ``$NAME`` arguments written out from the file's settings blocks (``_settings_blocks``): one
+    command per block that sets any of them, a name the block lacks taken from the last block before it that set
+    it (the README lists ``MODEL_FLAGS`` / ``TRAIN_FLAGS`` once per model, the command that uses them once).
+    Unchanged when no block sets them.
+
+    Why by hand: these are documentation snippets, not scripts to run; no shell is ever invoked on them."""
+    names = [m.group(1) or m.group(2) for t in cmd if (m := _VAR.match(t))]
+    if not names:
+        return [list(cmd)]
+    out: list[list[str]] = []
+    known: dict[str, str] = {}
+    for block in _settings_blocks(lines):
+        known.update(block)
+        if not set(names) & set(block):
+            continue
+        expanded: list[str] = []
+        for t in cmd:
+            m = _VAR.match(t)
+            name = m and (m.group(1) or m.group(2))
+            expanded += known[name].split() if name and name in known else [t]
+        if expanded not in out:
+            out.append(expanded)
+    return out or [list(cmd)]

@@ -18,7 +18,11 @@ those readers do not see:
   its type), in scripts that read them with no parser at all; a module whose top-level code reads ``sys.argv``
   runs as a script even with no ``__main__`` guard;
 * **an exec'd configurator** (``exec(open('configurator.py').read())``, nanoGPT's shape): the simple globals the
-  script assigns before that line are ``--name=value`` options, plus a positional Python config file.
+  script assigns before that line are ``--name=value`` options, plus a positional Python config file;
+* **options from a dict of defaults** (OpenAI's diffusion scripts' shape): ``add_dict_to_argparser(parser,
+  defaults)`` whose loop ``for k, v in d.items(): parser.add_argument(f"--{k}", default=v, ...)`` adds one
+  ``--key`` per key of ``defaults = dict(lr=1e-4, ...)``, ``defaults.update(model_defaults())`` included (the
+  functions that return such dicts are followed into the repository modules the script imports).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..chunking.cards import extract_cli
-from ..chunking.cli_ast import NOT_LITERAL, CliSpec, Values, dotted_name, keywords, str_args
+from ..chunking.cli_ast import NOT_LITERAL, CliSpec, Values, dotted_name, keywords, option, str_args
 from .base import Param
 
 Sources = Mapping[str, str]  # repo-relative path -> text
@@ -546,6 +550,128 @@ def with_parents(spec: CliSpec, tree: ast.Module, script: str, sources: Sources,
     return replace(spec, options=(*spec.options, *extra)) if extra else spec
 
 
+# ------------------------------------------------------------------------------------ options from a dict
+
+
+def _loops_over_dict(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Module) -> set[str]:
+    """Names of the dicts whose keys ``fn`` turns into options: ``for k, v in d.items(): p.add_argument(f"--{k}")``
+    (also ``for k in d``)."""
+    out: set[str] = set()
+    for loop in ast.walk(fn):
+        if not isinstance(loop, ast.For):
+            continue
+        it = loop.iter
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr in ("items", "keys"):
+            it = it.func.value
+        if not isinstance(it, ast.Name):
+            continue
+        target = loop.target.elts[0] if isinstance(loop.target, ast.Tuple) and loop.target.elts else loop.target
+        if not isinstance(target, ast.Name):
+            continue
+        for call in ast.walk(loop):
+            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "add_argument" and call.args
+                    and isinstance(call.args[0], ast.JoinedStr) and _flag_of(call.args[0], target.id)):  # fmt: skip
+                out.add(it.id)
+    return out
+
+
+def _flag_of(js: ast.JoinedStr, name: str) -> bool:
+    """Whether ``f"--{name}"`` (the f-string ``js``) is a flag made of the loop variable ``name``."""
+    parts = js.values
+    return (len(parts) == 2 and isinstance(parts[0], ast.Constant) and parts[0].value in ("-", "--")
+            and isinstance(parts[1], ast.FormattedValue) and isinstance(parts[1].value, ast.Name)
+            and parts[1].value.id == name)  # fmt: skip
+
+
+class _DictKeys:
+    """The literal keys (and default values) of a dict expression, followed through names assigned and updated in
+    the same function, ``dict(...)``/``{...}`` literals, ``**`` unpacking and calls of functions that return such
+    dicts (in ``defs``: the script's and its imported repository modules' top-level functions)."""
+
+    def __init__(self, defs: Mapping[str, ast.FunctionDef | ast.AsyncFunctionDef]) -> None:
+        self.defs = defs
+
+    def keys(self, node: ast.expr, scope: ast.AST, depth: int = 0) -> dict[str, ast.expr]:
+        if depth > 6:
+            return {}
+        out: dict[str, ast.expr] = {}
+        if isinstance(node, ast.Dict):
+            for k, v in zip(node.keys, node.values):
+                if k is None:
+                    out.update(self.keys(v, scope, depth + 1))
+                elif isinstance(k, ast.Constant) and isinstance(k.value, str):
+                    out[k.value] = v
+        elif isinstance(node, ast.Call):
+            name = dotted_name(node.func).split(".")[-1]
+            if name == "dict":
+                for a in node.args:
+                    out.update(self.keys(a, scope, depth + 1))
+                for kw in node.keywords:
+                    if kw.arg is None:
+                        out.update(self.keys(kw.value, scope, depth + 1))
+                    else:
+                        out[kw.arg] = kw.value
+            elif name in self.defs:
+                fn = self.defs[name]
+                for r in ast.walk(fn):
+                    if isinstance(r, ast.Return) and r.value is not None:
+                        out.update(self.keys(r.value, fn, depth + 1))
+        elif isinstance(node, ast.Name):
+            for st in ast.walk(scope):
+                if (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name)
+                        and st.targets[0].id == node.id and st.value is not node):  # fmt: skip
+                    out.update(self.keys(st.value, scope, depth + 1))
+                elif (isinstance(st, ast.Call) and isinstance(st.func, ast.Attribute) and st.func.attr == "update"
+                        and isinstance(st.func.value, ast.Name) and st.func.value.id == node.id):  # fmt: skip
+                    for a in st.args:
+                        out.update(self.keys(a, scope, depth + 1))
+                    out.update({kw.arg: kw.value for kw in st.keywords if kw.arg})
+        return out
+
+
+def dict_options(tree: ast.Module, script: str, sources: Sources,
+                 trees: Mapping[str, ast.Module]) -> tuple[dict[str, Any], ...]:  # fmt: skip
+    """Options a script adds in a loop over a dict of defaults, in the script or in a helper of an imported
+    repository module (``add_dict_to_argparser(parser, defaults)``); ``()`` when it adds none this way."""
+    modules = [tree, *(trees[m] for m in imported_repo_modules(tree, script, sources) if m in trees)]
+    defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    helpers: dict[str, int] = {}  # a function that loops over its parameter's keys -> that parameter's index
+    for mod in reversed(modules):  # the script's own definitions win
+        for fn in mod.body:
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                defs[fn.name] = fn
+                params = [a.arg for a in fn.args.args]
+                for d in _loops_over_dict(fn):
+                    if d in params:
+                        helpers[fn.name] = params.index(d)
+    found: list[tuple[ast.expr, ast.AST]] = []  # (dict expression, the scope it is read in)
+    scopes = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))] + [tree]
+    for scope in scopes:
+        body = scope.body if isinstance(scope, ast.Module) else [scope]
+        for node in (n for b in body for n in ast.walk(b)):
+            if isinstance(node, ast.Call) and (h := dotted_name(node.func).split(".")[-1]) in helpers:
+                if len(node.args) > helpers[h]:
+                    found.append((node.args[helpers[h]], scope))
+        if not isinstance(scope, ast.Module):
+            found += [(ast.Name(id=d, ctx=ast.Load()), scope) for d in _loops_over_dict(scope)]
+    if not found:
+        return ()
+    reader = _DictKeys(defs)
+    v = Values(tree)
+    out: dict[str, dict[str, Any]] = {}
+    for expr, where in found:
+        for key, val in reader.keys(expr, where).items():
+            if key in out or not key.isidentifier():
+                continue
+            lit = v.literal(val)
+            type_ = ("str2bool" if isinstance(lit, bool) else type(lit).__name__
+                     if isinstance(lit, (int, float, str)) else "str")  # fmt: skip
+            out[key] = option([f"--{key}"], type_=type_, default=None if lit is NOT_LITERAL else
+                              (None if lit is None else str(lit)))  # fmt: skip
+    return tuple(out.values())
+
+
 def read_cli(source: str, tree: ast.Module) -> CliSpec | None:
     return extract_cli(source, tree)
 
@@ -556,6 +682,7 @@ __all__ = [
     "borrowed_cli",
     "class_defs",
     "dataclass_params",
+    "dict_options",
     "hf_dataclass_names",
     "hydra_config",
     "hydra_params",

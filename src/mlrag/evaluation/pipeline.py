@@ -34,14 +34,16 @@ class Pipeline:
         self._generators: dict[tuple[str, str], Any] = {}
 
     def index(self, repo: str, config: Config) -> Any:
-        """The opened index of ``repo`` for ``config`` (built or updated on first use)."""
+        """The opened index of ``repo`` for ``config``, built or updated on first use as ``retrieval.dense`` says
+        (``lazy``, the default: lexical first, the units a search reaches embedded as it reaches them; ``full``:
+        every unit), so an evaluation measures what a user's first searches get."""
         from .. import api
 
         key = (repo, _key(config, ("generation", "progress")))
         if key in self._indexes:
             self._indexes.move_to_end(key)
             return self._indexes[key]
-        idx = api.build_index(repo, config=config)
+        idx = api._open(repo, config)
         self._indexes[key] = idx
         while len(self._indexes) > self.max_indexes:
             self._indexes.popitem(last=False)

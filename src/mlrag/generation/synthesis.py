@@ -43,6 +43,7 @@ from .templates import (
     best_template,
     documented_commands,
     documented_shapes,
+    documented_values,
     file_suffix,
     template_values,
     value_shape,
@@ -124,6 +125,7 @@ _FILE = re.compile(
 _WORD = re.compile(
     r"(?<![\w/])(?:https?|s3|gs|ftp|tcp|file)://[\w.~:/?#@!$&*+=%,;-]*[\w/]"
     r"|(?<![\w.,])\d+(?:\.\d+)?(?:,\d+(?:\.\d+)?)+(?![\w.,]*\w)"
+    r"|(?:(?<![\w/.~])(?:~|\.{1,2})?/)?[A-Za-z0-9_][\w.+-]*/[\w.+/=-]*[\w/]"  # ckpts/lego/epoch=15.ckpt
     r"|(?:(?<![\w/.~])(?:~|\.{1,2})?/)?[A-Za-z0-9_][\w.+/-]*[\w/]|[A-Za-z0-9]"
 )
 
@@ -646,13 +648,19 @@ def bind(
     every_name = set().union(*(param_words(p) for p in params)) if params else set()
     values_at = {lit.pos for lit in lits if lit.kind != "word"}
     named_clauses = {clauses[j] for j, w in enumerate(words) if _parts(w) & every_name or _norm(w) in spelled}
-    listed = [help_options(p) for p in params]
+    # the names the documented commands give an option ("--noise_schedule cosine", "-a vit_small") count as the
+    # values its help lists: the task's "cosine" goes there, and "ViT-Small" is written as the README does
+    docvals = documented_values(affordance) if affordance.usage else {}
+    doc_names = {p.name: {_norm(v): v for v in docvals.get(p.name, ()) if value_shape(v) == "text"
+                      and re.fullmatch(r"[A-Za-z][\w.-]*", v) and _norm(v) not in ("true", "false")}
+             for p in params}  # fmt: skip
+    listed = [help_options(p) | frozenset(doc_names[p.name]) for p in params]
     # the second number of "640 by 640" goes only with the first, to an option of several numbers
     twins = {k for k, lit in enumerate(lits) if k and lit.kind == "number" and lits[k - 1].text == lit.text
              and lits[k - 1].pos == lit.pos - 2 and words[lit.pos - 1].lower() == "by"}  # fmt: skip
     boost: dict[tuple[int, int], float] = {}
     registered = registered or {}
-    shapes = documented_shapes(affordance) if affordance.usage else {}
+    shapes = documented_shapes(affordance, docvals) if affordance.usage else {}
     for pi, p in enumerate(params):
         names = param_words(p)
         extra = help_words(p)
@@ -716,7 +724,8 @@ def bind(
             if key in listed[pi]:
                 near += 1.0  # the help lists it, and as the help spells it the script takes it ("CIFAR-10": cifar10)
                 if lit.kind == "word":  # not a pattern the help writes ("'gpt2*'"): the task's own name then
-                    value = next((v for v in help_choices(p) if _norm(v) == key and re.fullmatch(r"[\w.-]+", v)), value)
+                    value = next((v for v in help_choices(p) if _norm(v) == key and re.fullmatch(r"[\w.-]+", v)),
+                                 doc_names[p.name].get(key, value))  # fmt: skip
 
             if lit.kind == "number" and (p.nargs in ("+", "*") or (p.nargs or "").isdigit()):
                 value = " ".join(_number_run(lits, li, p.nargs))
