@@ -394,6 +394,29 @@ _OUTPUT_WORDS = frozenset({"out", "output", "save", "dest", "destination", "targ
 
 
 @functools.lru_cache(maxsize=8192)
+def hub_id(text: str) -> bool:
+    """Whether ``text`` reads as a model hub name (``owner/name``: ``EleutherAI/pythia-6.9b``,
+    ``facebook/opt-125m``), not a path: one ``/`` between two names, no file suffix, not a folder word first."""
+    m = _HUB_ID.fullmatch(text)
+    return m is not None and not file_suffix(text) and m.group(1).lower() not in _FOLDER_WORDS
+
+
+_HUB_ID = re.compile(r"([A-Za-z][\w.-]*)/[A-Za-z0-9][\w.-]*[A-Za-z0-9]")
+#: First folders of paths that are no hub owners ("data/cifar", "checkpoints/last").
+_FOLDER_WORDS = frozenset({"data", "dataset", "datasets", "checkpoints", "checkpoint", "ckpt", "ckpts", "output",
+                           "outputs", "out", "results", "result", "runs", "logs", "models", "weights", "images",
+                           "imgs", "samples", "assets", "configs", "config", "experiments", "exp", "tmp", "input",
+                           "inputs", "pretrained", "examples", "src", "scripts", "test", "train", "val"})  # fmt: skip
+
+
+def names_a_model(p: Param) -> bool:
+    """Whether ``p`` takes a model by name (``--model``, ``--base_model``, ``--model_name_or_path``; not
+    ``--wandb_log_model``)."""
+    names = set(_split(p.name))
+    return "model" in names and (names <= {"model", "name", "or", "path", "id", "base", "pretrained"})
+
+
+@functools.lru_cache(maxsize=8192)
 def takes_path(p: Param) -> bool:
     """Whether ``p`` takes a path (``type`` path, or a name that says path/file/dir and not also a name or a
     count: ``--model_name_or_path`` takes hub names too)."""
@@ -426,7 +449,7 @@ _BAR_LIST = re.compile(
     r"(?<![\w./-])\w[\w./-]*(?:[ \t]*\|[ \t]*\w[\w./-]*){2,}"
     r"|(?<=[(\[])\s*\w[\w./-]*(?:[ \t]*\|[ \t]*\w[\w./-]*)+(?=\s*[)\]])"  # two are a list in brackets: (a | b)
 )
-_PAREN_LIST = re.compile(r"\(\s*(\w[\w./-]*(?:\s*,\s*\w[\w./-]*){2,})\s*\)")
+_PAREN_LIST = re.compile(r"\(\s*(\w[\w./-]*(?:\s*,\s*\w[\w./-]*){2,})\s*(?:[;,]?\s*default\b[^()]*)?\)", re.I)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -710,6 +733,13 @@ def bind(
                     and _shape(_norm(lit.text)) == _shape(p.default) != "a":
                 near += 0.6  # "ResNet-50" for --arch (default resnet18), written as the default is: resnet50
                 value_as = _norm(lit.text)
+            # a hub name ("EleutherAI/pythia-6.9b") is given where a model is named (--model_name_or_path, whose
+            # default may be one) as much as where a folder is (--cache_dir)
+            names_model = lit.kind == "path" and names_a_model(p) and not takes_path(p) and hub_id(lit.text)
+            if names_model:
+                near += 1.0 if p.default and hub_id(p.default) else 0.5
+            if lit.kind == "word" and key not in listed[pi] and help_options(p):
+                near -= 0.75  # its help lists what it takes ("random, bilinear, bicubic"), and this is none of them
             doc = shapes.get(p.name)
             if doc and (shape := value_shape(lit.text)) and shape not in doc and key not in listed[pi]:
                 near -= 1.0  # the documented commands give it another kind of value (a path, not "DIV2K+Flickr2K")
@@ -718,6 +748,8 @@ def bind(
             pathlike = takes_path(p)
             # a stated path or quoted string is a deliberate value; a path belongs to an option that takes one
             bonus = 0.5 if lit.kind == "quoted" else (1.0 if pathlike else 0.25) if lit.kind == "path" else 0.0
+            if names_model:
+                bonus = 1.0
             if plain:  # an English-looking word is a value only right next to the option's name
                 near *= 0.6
             value = value_as or lit.text

@@ -1,0 +1,72 @@
+"""Names in tasks: a hub name goes where a model is named, a name goes to no option whose help lists other values,
+and a checkpoint path keeps its ``epoch=15`` (shapes that unseen repositories showed; a repository written here)."""
+
+from __future__ import annotations
+
+from mlrag.catalog import build_catalog
+from mlrag.generation.synthesis import help_choices, hub_id, render, synthesize, task_literals
+
+REPO = {
+    "finetune.py": (
+        "import argparse\n"
+        "p = argparse.ArgumentParser()\n"
+        "p.add_argument('--model_name_or_path', type=str, default='acme/base-1b', help='model to tune')\n"
+        "p.add_argument('--cache_dir', type=str, default=None, help='folder where downloads are kept')\n"
+        "p.add_argument('--dataset', type=str, default='alpaca', help='dataset file or name')\n"
+        "p.add_argument('--output_dir', type=str, default='./output', help='where checkpoints go')\n"
+        "args = p.parse_args()\n"
+    ),
+    "train.py": (
+        "import argparse\n"
+        "p = argparse.ArgumentParser()\n"
+        "p.add_argument('--arch', type=str, default='convnet_tiny', help='model to train')\n"
+        "p.add_argument('--train_interpolation', type=str, default='bicubic',\n"
+        "               help='Training interpolation (random, bilinear, bicubic default: \"bicubic\")')\n"
+        "p.add_argument('--data_path', type=str, default='data', help='dataset folder')\n"
+        "p.add_argument('--epochs', type=int, default=300)\n"
+        "args = p.parse_args()\n"
+    ),
+    "render.py": (
+        "import argparse\n"
+        "p = argparse.ArgumentParser()\n"
+        "p.add_argument('--ckpt_path', type=str, required=True, help='checkpoint to load')\n"
+        "p.add_argument('--scene', type=str, default='lego')\n"
+        "args = p.parse_args()\n"
+    ),
+}
+
+
+def _values(task: str, path: str) -> dict[str, str]:
+    b = synthesize(task, build_catalog(REPO.items()), output_type="bash")
+    assert b is not None and b.affordance.path == path, b and b.affordance.path
+    assert render(b)[0].startswith(f"python {path}")
+    return {p.name: v for p, v in b.values}
+
+
+def test_a_hub_name_goes_where_the_model_is_named_not_to_a_folder_option() -> None:
+    assert hub_id("EleutherAI/pythia-6.9b") and hub_id("facebook/opt-125m")
+    assert not hub_id("data/cifar") and not hub_id("ckpt/model.pt") and not hub_id("./runs/x")
+    got = _values("Finetune EleutherAI/pythia-6.9b on data/tickets.jsonl and write checkpoints to ./out/tickets",
+                  "finetune.py")  # fmt: skip
+    assert got["--model_name_or_path"] == "EleutherAI/pythia-6.9b"
+    assert "--cache_dir" not in got
+    assert got["--dataset"] == "data/tickets.jsonl" and got["--output_dir"] == "./out/tickets"
+
+
+def test_a_name_is_no_value_of_an_option_whose_help_lists_other_values() -> None:
+    # the list may end in "default: ..." inside its parentheses
+    assert help_choices(build_catalog(REPO.items()).get("python-script:train.py").params[1]) == (  # type: ignore[union-attr]
+        "random", "bilinear", "bicubic")  # fmt: skip
+    got = _values("Train ConvNeXt-S for 90 epochs with the data in /data/imagenet", "train.py")
+    assert "--train_interpolation" not in got
+    assert got["--epochs"] == "90" and got["--data_path"] == "/data/imagenet"
+    # a value it lists still goes there
+    assert _values("Train with bilinear train interpolation", "train.py")["--train_interpolation"] == "bilinear"
+
+
+def test_a_checkpoint_path_keeps_its_equals_sign() -> None:
+    _, lits = task_literals("my checkpoint is ckpts/lego/epoch=15.ckpt and the lr=1e-4 run")
+    assert [(x.text, x.kind) for x in lits if x.kind != "word"] == [("ckpts/lego/epoch=15.ckpt", "path"),
+                                                                    ("1e-4", "number")]  # fmt: skip
+    assert _values("Render the lego scene from ckpts/lego/epoch=15.ckpt", "render.py")["--ckpt_path"] == (
+        "ckpts/lego/epoch=15.ckpt")  # fmt: skip
