@@ -26,6 +26,15 @@ REPO = {
         "p.add_argument('--epochs', type=int, default=300)\n"
         "args = p.parse_args()\n"
     ),
+    "tts.py": (
+        "import argparse\n"
+        "p = argparse.ArgumentParser()\n"
+        "p.add_argument('--device', type=str, default='cuda', help='device to run on')\n"
+        "p.add_argument('--rank', type=int, default=0, help='rank of this process')\n"
+        "p.add_argument('--batch_size', type=int, default=64)\n"
+        "p.add_argument('--log_dir', type=str, default='logs')\n"
+        "args = p.parse_args()\n"
+    ),
     "render.py": (
         "import argparse\n"
         "p = argparse.ArgumentParser()\n"
@@ -70,3 +79,8 @@ def test_a_checkpoint_path_keeps_its_equals_sign() -> None:
                                                                     ("1e-4", "number")]  # fmt: skip
     assert _values("Render the lego scene from ckpts/lego/epoch=15.ckpt", "render.py")["--ckpt_path"] == (
         "ckpts/lego/epoch=15.ckpt")  # fmt: skip
+
+
+def test_memory_amounts_and_bare_counts_for_name_valued_options_are_no_values() -> None:
+    got = _values("My GPU only has 12 GB, so train the tts model on 4 GPUs with batch size 32", "tts.py")
+    assert got == {"--batch_size": "32"}  # not --rank 12, not --device 4

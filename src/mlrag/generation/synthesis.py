@@ -235,6 +235,8 @@ def plain_numbers(task: str) -> str:
     # "the 7th eigenvector" is number 7; "256px images" are 256 pixels
     task = re.sub(r"(?<![\w./-])(\d+)(?:st|nd|rd|th)\b", r"\1", task)
     task = re.sub(r"(?<![\w./-])(\d+)(px|pixels?)\b", r"\1 \2", task)
+    # "a GPU with 12 GB", "8 A100 80G GPUs": amounts of memory are no option's value
+    task = re.sub(r"(?<![\w./-])\d+(?:\.\d+)?\s?(?:[GMT]i?B|G)\b", "", task)
     # "upsample it 4x" is a factor of 4
     task = re.sub(r"(?<![\w./-])(\d{1,3})[x×](?![\w.-])", r"\1", task)
     # a number that starts a path segment ("results/000-DiT-B-4/...") is part of the path
@@ -733,6 +735,8 @@ def bind(
                     and _shape(_norm(lit.text)) == _shape(p.default) != "a":
                 near += 0.6  # "ResNet-50" for --arch (default resnet18), written as the default is: resnet50
                 value_as = _norm(lit.text)
+            if lit.kind == "number" and p.type in (None, "str") and p.default and value_shape(p.default) == "text":
+                near -= 1.0  # a name-valued option (--device cuda, --optim adamw_torch) takes no bare count
             # a hub name ("EleutherAI/pythia-6.9b") is given where a model is named (--model_name_or_path, whose
             # default may be one) as much as where a folder is (--cache_dir)
             names_model = lit.kind == "path" and names_a_model(p) and not takes_path(p) and hub_id(lit.text)
