@@ -238,3 +238,16 @@ def test_a_recipe_the_task_points_at_gives_its_settings_and_its_documented_names
     # the recipe's own settings, its numbers too; "64" replacing 128 leaves other options' numbers alone
     assert got["--num_channels"] == "128" and got["--dropout"] == "0.3" and got["--lr"] == "1e-4"
     assert got["--learn_sigma"] == "True"
+
+
+def test_commands_wrapped_in_html_tags_are_documented_commands() -> None:
+    readme = ("# r\n\n<pre>python -m torch.distributed.run --nproc_per_node=8 train.py \\\n"
+              "--config ./configs/base.yaml --output_dir output/base </pre>\n\n"
+              "Or <code>python train.py --config configs/small.yaml</code>.\n")  # fmt: skip
+    script = "import argparse\np = argparse.ArgumentParser()\np.add_argument('--config')\np.add_argument('--output_dir')\n"
+    entry = build_catalog([("README.md", readme), ("train.py", script)]).get("python-script:train.py")
+    assert entry is not None
+    assert entry.usage == (
+        "python -m torch.distributed.run --nproc_per_node=8 train.py --config ./configs/base.yaml --output_dir output/base",
+        "python train.py --config configs/small.yaml",
+    )

@@ -420,6 +420,9 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
 _MAX_USAGE = 64
 #: A placeholder written with spaces (``--test_folder=[folder path to test images]``): one word once joined.
 _BRACKETED = re.compile(r"\[[^\]\n]*\s[^\]\n]*\]|<[^>\n]*\s[^>\n]*>")
+#: HTML formatting tags READMEs wrap commands in (``<pre>``, ``<code>``, ``<br>``); a ``<path>`` placeholder is none.
+_HTML_CODE = re.compile(r"<code(?:\s[^<>]*)?>([^<>`\n]+)</code>", re.I)
+_HTML_TAG = re.compile(r"</?(?:pre|code|br|b|i|em|strong|p|div|span|tt|kbd|samp)(?:\s[^<>]*)?/?>", re.I)
 _INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 _PROMPT = re.compile(r"^\s*(?:\$|>>>|!|%)\s*")  # a shell or notebook prompt before a command
 
@@ -433,6 +436,8 @@ def _commands_running(script: str, lines: Sequence[str], i: int) -> list[str]:
     while text.rstrip().endswith("\\") and i + 1 < len(lines):
         i += 1
         text = text.rstrip()[:-1] + " " + lines[i].strip()
+    # <code>python train.py</code> is inline code; <pre>python -m torch.distributed.run ... train.py</pre> a line
+    text = _HTML_TAG.sub(" ", _HTML_CODE.sub(lambda m: f"`{m.group(1)}`", text))
     base = posixpath.basename(script)
     out = []
     for piece in _INLINE_CODE.findall(text) or [text]:  # `python predict.py -i image.jpg` inside prose
