@@ -244,10 +244,12 @@ def test_commands_wrapped_in_html_tags_are_documented_commands() -> None:
     readme = ("# r\n\n<pre>python -m torch.distributed.run --nproc_per_node=8 train.py \\\n"
               "--config ./configs/base.yaml --output_dir output/base </pre>\n\n"
               "Or <code>python train.py --config configs/small.yaml</code>.\n")  # fmt: skip
-    script = "import argparse\np = argparse.ArgumentParser()\np.add_argument('--config')\np.add_argument('--output_dir')\n"
+    script = ("import argparse\np = argparse.ArgumentParser()\np.add_argument('--config')\n"
+              "p.add_argument('--output_dir')\n")  # fmt: skip
     entry = build_catalog([("README.md", readme), ("train.py", script)]).get("python-script:train.py")
     assert entry is not None
     assert entry.usage == (
-        "python -m torch.distributed.run --nproc_per_node=8 train.py --config ./configs/base.yaml --output_dir output/base",
+        "python -m torch.distributed.run --nproc_per_node=8 train.py --config ./configs/base.yaml"
+        " --output_dir output/base",
         "python train.py --config configs/small.yaml",
     )
