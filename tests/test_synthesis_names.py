@@ -35,6 +35,14 @@ REPO = {
         "p.add_argument('--log_dir', type=str, default='logs')\n"
         "args = p.parse_args()\n"
     ),
+    "extract.py": (
+        "import argparse\n"
+        "p = argparse.ArgumentParser()\n"
+        "p.add_argument('--ckpt', type=str)\n"
+        "p.add_argument('--name', type=str, help='name of the lmdb to write')\n"
+        "p.add_argument('path', type=str)\n"
+        "args = p.parse_args()\n"
+    ),
     "render.py": (
         "import argparse\n"
         "p = argparse.ArgumentParser()\n"
@@ -84,3 +92,9 @@ def test_a_checkpoint_path_keeps_its_equals_sign() -> None:
 def test_memory_amounts_and_bare_counts_for_name_valued_options_are_no_values() -> None:
     got = _values("My GPU only has 12 GB, so train the tts model on 4 GPUs with batch size 32", "tts.py")
     assert got == {"--batch_size": "32"}  # not --rank 12, not --device 4
+
+
+def test_a_name_the_task_calls_something_goes_to_the_option_that_takes_a_name() -> None:
+    got = _values("Stage 1 finished and the checkpoint is ckpt/vq_560.pt. Extract the codes of /data/faces into an"
+                  " LMDB called face_codes.", "extract.py")  # fmt: skip
+    assert got == {"--ckpt": "ckpt/vq_560.pt", "--name": "face_codes", "path": "/data/faces"}

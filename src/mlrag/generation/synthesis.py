@@ -550,6 +550,11 @@ def _parts(word: str) -> set[str]:
     return out
 
 
+def _called(words: Sequence[str], pos: int) -> bool:
+    """Whether the word at ``pos`` is given as a name: "called X", "named X", "model name X", "call it X"."""
+    return any(w.lower() in ("called", "named", "name", "call") for w in words[max(0, pos - 3) : pos])
+
+
 def _near_score(
     words: Sequence[str], pos: int, names: AbstractSet[str], extra: AbstractSet[str],
     exact: Collection[str] = frozenset(), clauses: Sequence[int] = (), anchored: bool = True, reach: int | None = None,
@@ -735,6 +740,8 @@ def bind(
                     and _shape(_norm(lit.text)) == _shape(p.default) != "a":
                 near += 0.6  # "ResNet-50" for --arch (default resnet18), written as the default is: resnet50
                 value_as = _norm(lit.text)
+            if lit.kind == "word" and not plain and _called(words, lit.pos) and "name" in names | extra:
+                near += 1.0  # "an LMDB called ffhq_codes", "model name celeba64": the option that takes a name
             if lit.kind == "number" and p.type in (None, "str") and p.default and value_shape(p.default) == "text":
                 near -= 1.0  # a name-valued option (--device cuda, --optim adamw_torch) takes no bare count
             # a hub name ("EleutherAI/pythia-6.9b") is given where a model is named (--model_name_or_path, whose
