@@ -98,3 +98,17 @@ def test_a_name_the_task_calls_something_goes_to_the_option_that_takes_a_name() 
     got = _values("Stage 1 finished and the checkpoint is ckpt/vq_560.pt. Extract the codes of /data/faces into an"
                   " LMDB called face_codes.", "extract.py")  # fmt: skip
     assert got == {"--ckpt": "ckpt/vq_560.pt", "--name": "face_codes", "path": "/data/faces"}
+
+
+def test_a_jsonargparse_cli_reads_the_functions_parameters_as_options() -> None:
+    script = ("from pathlib import Path\nfrom jsonargparse import CLI\n\n"
+              "def main(checkpoint_path: Path = Path('ckpt/7B.pth'), output_path: Path = None, dtype: str = 'float32',"
+              " n_samples: int = 128):\n    pass\n\nif __name__ == '__main__':\n    CLI(main)\n")  # fmt: skip
+    cat = build_catalog([("quantize.py", script)])
+    entry = cat.get("python-script:quantize.py")
+    assert entry is not None and entry.framework == "jsonargparse"
+    assert [p.name for p in entry.params] == ["--checkpoint_path", "--output_path", "--dtype", "--n_samples"]
+    b = synthesize("Quantize ckpt/13B.pth into ckpt/13B-int4.pth loading in bfloat16", cat, output_type="bash")
+    assert b is not None
+    got = {p.name: v for p, v in b.values}
+    assert got["--checkpoint_path"] == "ckpt/13B.pth" and got["--output_path"] == "ckpt/13B-int4.pth"

@@ -12,7 +12,8 @@ imported or run. Supported, each as far as it can be read from the source alone:
 * **typer**: parameters of ``@app.command()`` functions or of ``typer.run(f)``, with ``typer.Option``/
   ``typer.Argument`` defaults or ``Annotated`` metadata (read in ``cli_signatures.py``).
 * **fire**: ``fire.Fire(f)`` (a function's parameters), ``fire.Fire(Class)`` (``__init__`` parameters, public
-  methods as subcommands), ``fire.Fire()`` (every public top-level function) and ``fire.Fire({...})`` (same).
+  methods as subcommands), ``fire.Fire()`` (every public top-level function) and ``fire.Fire({...})`` (same);
+  jsonargparse's ``CLI(f)`` / ``CLI([f, g])`` the same way.
 
 Values that are not literals are kept as their source text (``type: "str2bool"``); a name bound to a literal at
 module level is resolved (``choices=DATASETS``). Options read from other modules (``parser = get_parser()``
@@ -226,7 +227,9 @@ def _click_option(d: ast.Call, positional: bool, v: Values) -> Option:
     )
 
 
-_CLI_HINT = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:argparse|click|typer|fire)\b|ArgumentParser\(", re.M)
+_CLI_HINT = re.compile(
+    r"^[ \t]*(?:import|from)[ \t]+(?:argparse|click|typer|fire|jsonargparse)\b|ArgumentParser\(", re.M
+)
 
 
 def extract_cli(source: str, tree: ast.Module | None = None) -> CliSpec | None:

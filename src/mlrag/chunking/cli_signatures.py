@@ -128,12 +128,19 @@ def read_typer(tree: ast.Module, v: Values) -> CliSpec | None:
     return CliSpec("typer", (), per, min(lines), max(lines))
 
 
+_JSONARGPARSE = ("jsonargparse.CLI", "jsonargparse.auto_cli", "CLI", "auto_cli")
+
+
 def read_fire(tree: ast.Module, v: Values) -> CliSpec | None:
-    call = next(
-        (c for c in ast.walk(tree) if isinstance(c, ast.Call) and dotted_name(c.func) in ("fire.Fire", "Fire")), None
-    )
+    """``fire.Fire(f)`` and jsonargparse's ``CLI(f)`` / ``auto_cli(f)`` (lit-llama's shape), which read a
+    function's parameters (a class's ``__init__``, a list's or dict's functions as subcommands) the same way."""
+    json_cli = any(isinstance(n, (ast.Import, ast.ImportFrom)) and "jsonargparse" in ast.unparse(n)
+                   for n in ast.walk(tree))  # fmt: skip
+    names = ("fire.Fire", "Fire", *(_JSONARGPARSE if json_cli else ()))
+    call = next((c for c in ast.walk(tree) if isinstance(c, ast.Call) and dotted_name(c.func) in names), None)
     if call is None:
         return None
+    framework = "fire" if dotted_name(call.func) in ("fire.Fire", "Fire") else "jsonargparse"
     fns = _functions(tree)
     classes = {st.name: st for st in tree.body if isinstance(st, ast.ClassDef)}
     main: list[Option] = []
@@ -145,6 +152,12 @@ def read_fire(tree: ast.Module, v: Values) -> CliSpec | None:
             if not name.startswith("_"):
                 subs[name] = _signature_options(fn, tree, v, False)
                 targets.append(fn)
+    elif isinstance(arg, (ast.List, ast.Tuple)):  # CLI([train, evaluate])
+        for val in arg.elts:
+            target = fns.get(dotted_name(val))
+            if target is not None:
+                subs[target.name] = _signature_options(target, tree, v, False)
+                targets.append(target)
     elif isinstance(arg, ast.Dict):
         for k, val in zip(arg.keys, arg.values):
             target = fns.get(dotted_name(val))
@@ -167,4 +180,4 @@ def read_fire(tree: ast.Module, v: Values) -> CliSpec | None:
     if not targets:
         return None
     lines = [ln for t in targets for ln in (t.lineno, t.end_lineno or t.lineno)] + [call.lineno]  # type: ignore[attr-defined]
-    return CliSpec("fire", tuple(main), subs, min(lines), max(lines))
+    return CliSpec(framework, tuple(main), subs, min(lines), max(lines))
