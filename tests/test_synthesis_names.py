@@ -4,7 +4,8 @@ and a checkpoint path keeps its ``epoch=15`` (shapes that unseen repositories sh
 from __future__ import annotations
 
 from mlrag.catalog import build_catalog
-from mlrag.generation.synthesis import help_choices, hub_id, render, synthesize, task_literals
+from mlrag.catalog.examples import fill_slots
+from mlrag.generation.synthesis import example_values, help_choices, hub_id, render, synthesize, task_literals
 
 REPO = {
     "finetune.py": (
@@ -112,3 +113,24 @@ def test_a_jsonargparse_cli_reads_the_functions_parameters_as_options() -> None:
     assert b is not None
     got = {p.name: v for p, v in b.values}
     assert got["--checkpoint_path"] == "ckpt/13B.pth" and got["--output_path"] == "ckpt/13B-int4.pth"
+
+
+def test_an_examples_numbers_named_by_the_task_take_its_values() -> None:
+    readme = ("# tinygpt\n\n```python\nfrom tinygpt.model import GPT\nconfig = GPT.get_default_config()\n"
+              "config.model_type = 'gpt-mini'\nconfig.vocab_size = 50257\nconfig.block_size = 1024\n"
+              "model = GPT(config, dropout=0.1)\n```\n")  # fmt: skip
+    module = "class GPT:\n    @staticmethod\n    def get_default_config():\n        pass\n"
+    cat = build_catalog([("README.md", readme), ("tinygpt/__init__.py", ""), ("tinygpt/model.py", module)])
+    example = next(a for a in cat if a.kind == "python-example")
+    assert [(p.name, p.dest) for p in example.params if p.type == "number"] == [
+        ("50257", "vocab_size"), ("1024", "block_size"), ("0.1", "dropout")]  # fmt: skip
+    task = ("Write Python code that builds the gpt-mini model with an embedding size of 512, for a vocabulary of 10000"
+            " tokens and a block size of 256")  # fmt: skip
+    pairs, _, fit, held = example_values(task, example, cat)
+    # each number goes to the keyword its own word names ("size" alone names neither), the rest stays
+    assert sorted((p.dest, v) for p, v in pairs if p.type == "number") == [("block_size", "256"),
+                                                                           ("vocab_size", "10000")]  # fmt: skip
+    code = fill_slots(example.run, [(p.position or 0, v) for p, v in pairs])
+    assert "config.vocab_size = 10000" in code and "config.block_size = 256" in code and "dropout=0.1" in code
+    # numbers fill an example, they add nothing to its fit
+    assert fit == 0.0

@@ -23,7 +23,7 @@ from typing import Any
 #: 6: exec-configured scripts, byte-order marks, blockquoted examples; 7: parents from other modules;
 #: 8: the documented commands of each script (``usage``); 9: bracketed placeholders with spaces kept whole,
 #: modules that only build a parser for the scripts that import them are no entries.
-CATALOG_VERSION = 12
+CATALOG_VERSION = 13
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (

@@ -7,7 +7,8 @@ values. Each example keeps its provenance (file, lines), its heading path and th
 (``summary``), and its code (``run``). A block that uses names an earlier block of the same file defines
 (``raw_image`` loaded once, used by every later block) gets that block prepended, so every example runs on its
 own. Its *slots* — the string literals, the repository calls and the tensor shapes written in it — are its
-parameters (kind ``literal``, ``position`` = slot index): the values a task may replace (``example_slots``).
+parameters (kind ``literal``, ``position`` = slot index): the values a task may replace (``example_slots``);
+numbers given to a keyword or an attribute are slots too, named by it (``num_inference_steps=50``).
 
 Pure: text in, affordances out; a block that is not Python (shell, pseudo-code, a syntax error) is not an
 example and is silently left out, because documentation is full of them.
@@ -42,7 +43,7 @@ _NOT_PYTHON = {"bash", "sh", "shell", "console", "zsh", "yaml", "yml", "json", "
 
 @dataclass(frozen=True)
 class Slot:
-    """A place in an example's code a task value may replace: ``kind`` string | call | shape, its ``text`` (the
+    """A place in an example's code a task value may replace: ``kind`` string | call | shape | number, its ``text`` (the
     string's value, the called name, the shape's numbers joined by commas), the name it is given to (``dest``:
     the keyword or the assigned variable) and its character span in the code."""
 
@@ -83,6 +84,8 @@ def example_slots(code: str) -> list[Slot]:
                 dest_of.setdefault(id(arg), name)
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             dest_of[id(node.value)] = node.targets[0].id
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Attribute):
+            dest_of[id(node.value)] = node.targets[0].attr  # config.vocab_size = 50257
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             docstrings.add(id(node.value))
     out: list[Slot] = []
@@ -90,6 +93,10 @@ def example_slots(code: str) -> list[Slot]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
             if 0 < len(node.value) <= 200 and "\n" not in node.value and not node.value.startswith("__"):
                 out.append(Slot("string", node.value, dest_of.get(id(node), ""), *span(node)))
+        elif (isinstance(node, ast.Constant) and type(node.value) in (int, float)
+              and dest_of.get(id(node), "").isidentifier() and dest_of.get(id(node), "")[:1].islower()):
+            # a number given to a keyword or an attribute (num_inference_steps=50, config.block_size = 1024)
+            out.append(Slot("number", repr(node.value), dest_of[id(node)], *span(node)))
         elif isinstance(node, ast.Call):
             f = node.func
             if isinstance(f, ast.Attribute):

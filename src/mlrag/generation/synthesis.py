@@ -92,6 +92,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "emb": ("embedding",),
     "embd": ("embedding",),
     "embed": ("embedding",),
+    "vocab": ("vocabulary",),
 }
 _STOP = set(
     "a an the of to in on for with and or by as at is be use using set setting that this it its into from "
@@ -1134,6 +1135,11 @@ def _ext(text: str) -> str:
     return file_suffix(text) if " " not in text else ""
 
 
+#: Name words many keywords share: they name no keyword alone.
+_SHARED_NAME_WORDS = frozenset({"size", "type", "rate", "mode", "dim", "dimension", "num", "number", "count", "max",
+                                "min", "maximum", "minimum", "value", "total"})  # fmt: skip
+
+
 def example_values(
     task: str, a: Affordance, catalog: Catalog, side: _TaskSide | None = None
 ) -> tuple[list[tuple[Param, str]], list[str], float, set[str]]:
@@ -1224,6 +1230,33 @@ def example_values(
                 len(p.name) >= 8 and len(lit.text) >= 8 or os.path.commonprefix([p.name, lit.text])[3:])), None)
             if pick is not None:
                 take(pick, lit.text)
+    # a number the task gives goes to the example's number whose keyword or attribute its words name ("a
+    # vocabulary of 10000 tokens" for config.vocab_size = 50257; "1000 inference steps" for num_inference_steps=50)
+    numbers = [p for p in slots if p.type == "number" and p.dest]
+    if numbers and side.words:
+        python = wants_python(task, catalog)
+        clauses = _clauses(plain_numbers(task), side.words)
+        cands = []
+        for li, lit in enumerate(lits):
+            if lit.kind != "number" or lit.text in held:
+                continue
+            for p in numbers:
+                # by a word of its own: "size" alone does not say vocab_size from block_size
+                named = param_words(Param(name="--" + p.dest, kind="option", dest=p.dest)) - _SHARED_NAME_WORDS
+                closeness = (_near_score(side.words, lit.pos, named, frozenset(), {_norm(p.dest)}, clauses)
+                             if named else 0.0)  # fmt: skip
+                if closeness >= 0.5:
+                    cands.append((closeness, li, p))
+        taken: set[int] = set()
+        for _, li, p in sorted(cands, key=lambda c: (-c[0], c[1])):
+            if li in taken or (p.position or 0) in used:
+                continue
+            taken.add(li)
+            used.add(p.position or 0)
+            if python:  # numbers fill an example; they choose it only for a task that asks for Python code (a bash
+                held.add(lits[li].text)  # task that states "stride 16" is no call for output_stride=16)
+            if not (_NUMBER.fullmatch(p.name) and float(p.name) == float(lits[li].text)):
+                pairs.append((p, lits[li].text))
     names = side.registries
     for lit in lits:
         if lit.kind not in ("word", "quoted") or not names:
@@ -1234,7 +1267,8 @@ def example_values(
                 if pick is not None:
                     take(pick, lit.text)
                 break
-    return pairs, warnings, fit + 0.5 * len(pairs), held
+    placed = sum(1 for p, _ in pairs if p.type != "number")  # numbers add no fit (see above)
+    return pairs, warnings, fit + 0.5 * placed, held
 
 
 def rank_candidates(
