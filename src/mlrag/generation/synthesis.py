@@ -1111,15 +1111,20 @@ class _TaskSide:
     api: frozenset[str]
     registries: tuple[frozenset[str], ...]
     words: tuple[str, ...] = ()
+    clauses: tuple[int, ...] = ()
+    python: bool = False  # the task asks for Python code (wants_python)
 
     @classmethod
     def of(cls, task: str, catalog: Catalog) -> _TaskSide:
-        words, lits = task_literals(plain_numbers(task))
+        plain = plain_numbers(task)
+        words, lits = task_literals(plain)
         return cls(
             tuple(lits),
             frozenset(x.name for x in catalog.of_kind("python-api")),
             tuple(frozenset(r.values) for r in catalog.registries if r.values),
             tuple(w.lower() for w in words),
+            tuple(_clauses(plain, words)),
+            wants_python(task, catalog),
         )
 
 
@@ -1234,8 +1239,6 @@ def example_values(
     # vocabulary of 10000 tokens" for config.vocab_size = 50257; "1000 inference steps" for num_inference_steps=50)
     numbers = [p for p in slots if p.type == "number" and p.dest]
     if numbers and side.words:
-        python = wants_python(task, catalog)
-        clauses = _clauses(plain_numbers(task), side.words)
         cands = []
         for li, lit in enumerate(lits):
             if lit.kind != "number" or lit.text in held:
@@ -1243,7 +1246,7 @@ def example_values(
             for p in numbers:
                 # by a word of its own: "size" alone does not say vocab_size from block_size
                 named = param_words(Param(name="--" + p.dest, kind="option", dest=p.dest)) - _SHARED_NAME_WORDS
-                closeness = (_near_score(side.words, lit.pos, named, frozenset(), {_norm(p.dest)}, clauses)
+                closeness = (_near_score(side.words, lit.pos, named, frozenset(), {_norm(p.dest)}, side.clauses)
                              if named else 0.0)  # fmt: skip
                 if closeness >= 0.5:
                     cands.append((closeness, li, p))
@@ -1253,7 +1256,7 @@ def example_values(
                 continue
             taken.add(li)
             used.add(p.position or 0)
-            if python:  # numbers fill an example; they choose it only for a task that asks for Python code (a bash
+            if side.python:  # numbers fill an example; they choose it only for a task that asks for Python code (a bash
                 held.add(lits[li].text)  # task that states "stride 16" is no call for output_stride=16)
             if not (_NUMBER.fullmatch(p.name) and float(p.name) == float(lits[li].text)):
                 pairs.append((p, lits[li].text))
