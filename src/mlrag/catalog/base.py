@@ -22,8 +22,9 @@ from typing import Any
 #: Bumped whenever the extractors or the file layout change what a catalog holds.
 #: 6: exec-configured scripts, byte-order marks, blockquoted examples; 7: parents from other modules;
 #: 8: the documented commands of each script (``usage``); 9: bracketed placeholders with spaces kept whole,
-#: modules that only build a parser for the scripts that import them are no entries.
-CATALOG_VERSION = 13
+#: modules that only build a parser for the scripts that import them are no entries; 14: a ``cd`` earlier in a
+#: README code block places the script that block runs.
+CATALOG_VERSION = 14
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (

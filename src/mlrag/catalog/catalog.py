@@ -366,6 +366,9 @@ def _module_entries(
     return out
 
 
+_CD = re.compile(r"^\s*(?:\$\s*)?cd\s+([^\s;&|]+)")
+
+
 def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
     """Set ``workdir``, ``run`` and ``invoked_by`` of scripts from the README/shell lines that run them."""
     scripts = {a.path for a in entries if a.kind == "python-script"}
@@ -377,10 +380,17 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
             continue
         from_dir = posixpath.dirname(path)
         lines = text.splitlines()
+        moved = ""  # where a ``cd`` earlier in the same code block went: ``cd scripts/torch/`` picks its verify.py
         for no, line in enumerate(lines, 1):
+            if line.lstrip().startswith(("```", "~~~")):
+                moved = ""
+            if (cd := _CD.match(line)) is not None:
+                moved = posixpath.normpath(posixpath.join(from_dir, cd.group(1).strip("'\"")))
+                moved = "" if moved.startswith(("..", "/", "~", "$")) or moved == "." else moved
             if ".py" in line or "-m " in line:
                 for target, is_module in find_invocations(line):
-                    hit = resolve_invocation(target, is_module, from_dir, scripts)
+                    hit = (moved and resolve_invocation(target, is_module, moved, scripts)) or resolve_invocation(
+                        target, is_module, from_dir, scripts)  # fmt: skip
                     if hit is not None:
                         seen.setdefault(hit[0], []).append((hit[1], f"{path}:{no}"))
                         for command in _commands_running(hit[0], lines, no - 1):

@@ -28,7 +28,7 @@ import os
 import posixpath
 import re
 import shlex
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
@@ -93,6 +93,13 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "embd": ("embedding",),
     "embed": ("embedding",),
     "vocab": ("vocabulary",),
+    "gt": ("ground", "truth"),
+    "src": ("source",),
+    "tgt": ("target",),
+    "val": ("validation",),
+    "thres": ("threshold",),
+    "thresh": ("threshold",),
+    "conf": ("confidence",),
 }
 _STOP = set(
     "a an the of to in on for with and or by as at is be use using set setting that this it its into from "
@@ -578,6 +585,8 @@ def _near_score(
         if reach is not None and (dist > reach or clauses and clauses[j] != clauses[pos]):
             continue
         weight = 1.0 / dist if j < pos else (1.2 if number else 0.8) / dist
+        if j < pos and not number and any(w.lower() == "with" for w in words[j + 1 : pos]):
+            weight /= 2.0  # "the KITTI dataset with the memory-efficient ...": "with" brings another thing
         if clauses and clauses[j] != clauses[pos]:
             if anchored and any(clauses[q] == clauses[j] for q in values_at if q < len(clauses)):
                 continue  # that clause's words name its own value: "a learning rate of 1e-5, 40 iterations"
@@ -658,9 +667,12 @@ def bind(
     spelled = set().union(*(exact_names(p) for p in params)) if params else set()
     # a literal that spells an option ("pool_ratio") or names it ("the model") is not a value
     lits = [lit for lit in lits if lit.kind != "word" or _norm(lit.text) not in spelled]
-    # the task naming the script ("with run.py") gives it no value
+    # the task naming the script ("with run.py") or the folder it runs in ("I'm inside scripts/torch") gives it no
+    # value
     own_file = posixpath.basename(affordance.path)
-    lits = [lit for lit in lits if lit.kind != "path" or posixpath.basename(lit.text) != own_file]
+    home = posixpath.dirname(affordance.path)
+    lits = [lit for lit in lits if lit.kind != "path" or posixpath.basename(lit.text) != own_file
+            and (not home or posixpath.normpath(lit.text.strip("/")) != home)]  # fmt: skip
     # True/False options first: the words that name them ("wandb logging disabled") are no other option's value
     said_bools: list[tuple[Param, str]] = []
     naming: set[int] = set()
@@ -741,6 +753,17 @@ def bind(
                     and _shape(_norm(lit.text)) == _shape(p.default) != "a":
                 near += 0.6  # "ResNet-50" for --arch (default resnet18), written as the default is: resnet50
                 value_as = _norm(lit.text)
+            elif near > 0 and lit.kind == "word" and not plain and key not in listed[pi] and (written := written_as(
+                    lit.text, (*doc_names[p.name].values(), *help_choices(p), p.default or ""))):  # fmt: skip
+                # "ResNeSt-101" where the README runs --model resnest50: resnest101. A word is only re-cased ("KITTI"
+                # for --dataset sintel) where the README or the help show the names, never for a folder or a name
+                # the user gives ("DDIM" for --image_folder)
+                if len(_pieces(written)[0]) > 1:
+                    near += 0.6
+                    value_as = written
+                elif (doc_names[p.name] or help_choices(p)) and not takes_path(p) \
+                        and not names & {"name", "folder", "dir", "file", "path", "prefix", "suffix"}:
+                    value_as = written
             if lit.kind == "word" and not plain and _called(words, lit.pos) and "name" in names | extra:
                 near += 1.0  # "an LMDB called ffhq_codes", "model name celeba64": the option that takes a name
             if lit.kind == "number" and p.type in (None, "str") and p.default and value_shape(p.default) == "text":
@@ -965,6 +988,47 @@ def _shape(name: str) -> str:
     return re.sub(r"[a-z]+", "a", re.sub(r"\d+", "9", name.lower()))
 
 
+#: Size letters of model names ("ConvNeXt-S", "ViT-L", "Swin-T") and the words names spell them with.
+SIZES = {"t": "tiny", "s": "small", "m": "medium", "b": "base", "l": "large", "h": "huge", "g": "giant"}
+_NAME_PIECE = re.compile(r"[A-Za-z]+|\d+(?:\.\d+)?")
+
+
+def _pieces(name: str) -> tuple[list[str], list[str]]:
+    """A name's letter and digit runs and the separators between them (``vit_small``: vit, small; ``_``)."""
+    runs = list(_NAME_PIECE.finditer(name))
+    seps = [name[a.end() : b.start()] for a, b in zip(runs, runs[1:])]
+    return [m.group(0) for m in runs], seps
+
+
+def written_as(name: str, known: Iterable[str]) -> str | None:
+    """``name`` written the way an option's known names are (its default, documented values, listed names), or
+    None when no known name shares its first word and its run of pieces: "ResNeSt-101" -> ``resnest101`` beside
+    ``resnest50``, "ViT-Base" -> ``vit_base`` beside ``vit_small``, "ConvNeXt-S" -> ``convnext_small`` beside
+    ``convnext_tiny``, "KITTI" -> ``kitti`` beside ``sintel``. Hand-written: the rule is the repository's
+    spelling, which no library knows."""
+    pieces, _ = _pieces(name)
+    if len(pieces) == 1 and name.isalpha() and name != name.lower():
+        # one word where the option's names are lower-case words: "KITTI" beside ``sintel`` is ``kitti``
+        return name.lower() if any(k.isalpha() and k == k.lower() for k in known) else None
+    if len(pieces) < 2 or not pieces[0].isalpha() or len(pieces[0]) < 2:
+        return None
+    for k in known:
+        kp, ksep = _pieces(k)
+        if len(kp) != len(pieces) or kp[0].lower() != pieces[0].lower() or any(
+                a.isdigit() != b.replace(".", "").isdigit() for a, b in zip(kp, pieces)):  # fmt: skip
+            continue
+        out = []
+        for a, b in zip(kp, pieces):
+            if a.isalpha() and a.lower() in SIZES.values() and b.lower() in SIZES:
+                b = SIZES[b.lower()]  # "S" beside "small"
+            out.append(b.lower() if a == a.lower() else b.upper() if a == a.upper() else b)
+        written = out[0] + "".join(sep + x for sep, x in zip(ksep, out[1:]))
+        if not re.fullmatch(r"[\w.-]+", written) or written == name:
+            return None
+        return written
+    return None
+
+
 def _close(at: Sequence[Sequence[int]], span: int) -> bool:
     """Whether one position of each list lies within ``span`` words of one position of the first."""
     return any(all(any(abs(j - i) <= span for j in xs) for xs in at[1:]) for i in at[0])
@@ -976,13 +1040,18 @@ def _help_at(help_: str, words: Sequence[str]) -> list[int]:
     want = [_stem(w) for w in _split(help_.split(".")[0]) if w not in _FILLER and len(w) > 1]
     if not 2 <= len(want) <= 4:
         return []
-    have = [_stem(w) for w in words]
-    for i, w in enumerate(have):
-        if w == want[0]:
-            got = [i]
+    # the task's words and the pieces of its hyphened ones ("memory-efficient"), each with its word's position
+    have = [(k, _stem(x)) for k, w in enumerate(words) for x in ([w], _split(w))[("-" in w)]]
+
+    def same(a: str, b: str) -> bool:  # a help's typo ("efficent") still says its word
+        return a == b or len(a) >= 6 and len(b) >= 6 and difflib.SequenceMatcher(None, a, b).ratio() >= 0.85
+
+    for i, (k, w) in enumerate(have):
+        if same(w, want[0]):
+            got = [k]
             for j in range(i + 1, min(len(have), i + len(want) + 2)):
-                if len(got) < len(want) and have[j] == want[len(got)]:
-                    got.append(j)
+                if len(got) < len(want) and same(have[j][1], want[len(got)]):
+                    got.append(have[j][0])
             if len(got) == len(want):
                 return got
     return []
@@ -1514,7 +1583,8 @@ def render_python(a: Affordance, pairs: Sequence[tuple[Param, str]]) -> str:
 
 
 PYTHON_HINT = re.compile(
-    r"\b(python (?:code|snippet|function|program|api)|in python|notebook|write (?:a )?python"
+    r"\b(python (?:code|snippet|function|program|api|package)|in python|notebook"
+    r"|write (?:me )?(?:an? )?(?:(?:short|small|simple|quick|tiny|minimal|little) )?python"
     r"|python script that|import )",
     re.I,
 )

@@ -1,0 +1,126 @@
+"""A task's names written the way the repository writes them, the folder a README ``cd``s into, help phrases said
+with hyphens or typos, and abbreviations such as ``gt`` (shapes unseen repositories showed; a repository written
+here, not taken from any of them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlrag.catalog import build_catalog
+from mlrag.generation.synthesis import render, synthesize, wants_python, written_as
+
+README = """# Tracker
+
+## Evaluate
+
+```bash
+cd tools/eval/
+python score.py --backbone convnext_tiny --benchmark davis
+```
+
+## Train
+
+```bash
+cd tools/train
+python score.py --lr 0.1
+```
+"""
+
+EVAL = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('--backbone', type=str, default='convnext_base', help='backbone network')\n"
+    "p.add_argument('--benchmark', type=str, default='davis', help='benchmark to score on')\n"
+    "p.add_argument('--fast_corr', action='store_true', help='use efficent correlation implementation')\n"
+    "p.add_argument('--out_dir', type=str, default='scores', help='where the scores go')\n"
+    "args = p.parse_args()\n"
+)
+TRAIN = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('--lr', type=float, default=0.01)\n"
+    "p.add_argument('--epochs', type=int, default=10)\n"
+    "args = p.parse_args()\n"
+)
+LOSSES = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('--data_path', type=str, help='folder of the images to score')\n"
+    "p.add_argument('--gt_path', type=str, help='folder of the reference images')\n"
+    "p.add_argument('--workers', type=int, default=4)\n"
+    "args = p.parse_args()\n"
+)
+REPO = {"README.md": README, "tools/eval/score.py": EVAL, "tools/train/score.py": TRAIN, "losses.py": LOSSES}
+
+
+def _catalog():  # type: ignore[no-untyped-def]
+    return build_catalog(REPO.items())
+
+
+def _pairs(task: str, path: str) -> dict[str, str]:
+    b = synthesize(task, _catalog(), output_type="bash")
+    assert b is not None and b.affordance.path == path, b and b.affordance.path
+    return {p.name: v for p, v in b.values}
+
+
+@pytest.mark.parametrize(
+    ("name", "known", "written"),
+    [
+        ("ResNeSt-101", ["resnest50"], "resnest101"),
+        ("ViT-Base", ["vit_small"], "vit_base"),
+        ("ConvNeXt-S", ["convnext_tiny"], "convnext_small"),
+        ("GPT2-XL", ["gpt2-medium"], "gpt2-xl"),  # a size written with two letters stays as it is
+        ("KITTI", ["sintel"], "kitti"),
+        ("resnet50", ["resnet18"], None),  # already written so
+        ("ResNet-50", ["vgg16"], None),  # no known name of that family
+        ("KITTI", ["CelebA"], None),  # the names keep their capitals
+    ],
+)
+def test_a_name_is_written_as_the_options_known_names_are(name: str, known: list[str], written: str | None) -> None:
+    assert written_as(name, known) == written
+
+
+def test_a_cd_in_a_readme_block_places_the_script_that_block_runs() -> None:
+    by_path = {a.path: a for a in _catalog()}
+    assert any("--backbone convnext_tiny" in u for u in by_path["tools/eval/score.py"].usage)
+    assert not any("--backbone" in u for u in by_path["tools/train/score.py"].usage)
+    assert by_path["tools/eval/score.py"].workdir == "tools/eval"
+
+
+def test_a_model_name_takes_the_readmes_spelling_and_the_folder_the_task_stands_in_is_no_value() -> None:
+    task = "I'm inside tools/eval. Score the ConvNeXt-S backbone on the DAVIS benchmark."
+    b = synthesize(task, _catalog(), output_type="bash", workdir="tools/eval")
+    assert b is not None and b.affordance.path == "tools/eval/score.py"
+    got = {p.name: v for p, v in b.values}
+    assert got == {"--backbone": "convnext_small", "--benchmark": "davis"}
+    assert render(b, "tools/eval")[0] == "python score.py --backbone convnext_small --benchmark davis"
+
+
+def test_a_help_phrase_said_with_a_hyphen_and_a_typo_in_the_help_still_sets_the_flag() -> None:
+    got = _pairs("Score convnext_tiny on davis with the memory-efficient correlation implementation.",
+                 "tools/eval/score.py")
+    assert got.get("--fast_corr") == ""
+
+
+def test_a_word_the_task_gives_as_a_folder_name_keeps_its_capitals() -> None:
+    got = _pairs("Score convnext_tiny on davis and write the scores to the folder DAVIS.", "tools/eval/score.py")
+    assert got.get("--out_dir") in (None, "DAVIS")
+
+
+def test_gt_in_an_option_name_is_said_by_ground_truth() -> None:
+    task = ("Compute the losses between my results in out/results and the ground-truth images in data/test, "
+            "with 8 workers.")
+    got = _pairs(task, "losses.py")
+    assert got == {"--data_path": "out/results", "--gt_path": "data/test", "--workers": "8"}
+
+
+@pytest.mark.parametrize(
+    ("task", "python"),
+    [
+        ("Write a short Python script (run from the repo root) that scores two images.", True),
+        ("Using the tracker python package, load a backbone.", True),
+        ("Run the python script score.py on davis.", False),
+    ],
+)
+def test_asking_for_a_python_script_asks_for_python(task: str, python: bool) -> None:
+    assert wants_python(task, _catalog()) is python
