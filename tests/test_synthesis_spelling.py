@@ -50,7 +50,9 @@ LOSSES = (
     "p.add_argument('--workers', type=int, default=4)\n"
     "args = p.parse_args()\n"
 )
-REPO = {"README.md": README, "tools/eval/score.py": EVAL, "tools/train/score.py": TRAIN, "losses.py": LOSSES}
+API = '"""Tracker models."""\n\n\ndef build_backbone(name: str = "convnext_tiny"):\n    """Build a backbone."""\n    return name\n'
+REPO = {"README.md": README, "tools/eval/score.py": EVAL, "tools/train/score.py": TRAIN, "losses.py": LOSSES,
+        "tracker/__init__.py": API}
 
 
 def _catalog():  # type: ignore[no-untyped-def]
@@ -120,6 +122,10 @@ def test_gt_in_an_option_name_is_said_by_ground_truth() -> None:
         ("Write a short Python script (run from the repo root) that scores two images.", True),
         ("Using the tracker python package, load a backbone.", True),
         ("Run the python script score.py on davis.", False),
+        ("Using tracker, build a convnext_tiny backbone.", True),  # the repository's own package
+        ("Using DeepSpeed, score convnext_tiny on davis.", False),  # another tool: a launcher, not this API
+        ("Show me how to load the convnext_tiny backbone.", True),
+        ("Load the backbone through torch hub.", True),
     ],
 )
 def test_asking_for_a_python_script_asks_for_python(task: str, python: bool) -> None:

@@ -1585,9 +1585,12 @@ def render_python(a: Affordance, pairs: Sequence[tuple[Param, str]]) -> str:
 PYTHON_HINT = re.compile(
     r"\b(python (?:code|snippet|function|program|api|package)|in python|notebook"
     r"|write (?:me )?(?:an? )?(?:(?:short|small|simple|quick|tiny|minimal|little) )?python"
-    r"|python script that|import )",
+    r"|python script that|import |torch\.?\s?hub"
+    r"|show me how to (?:load|build|construct|create|instantiate|set up|insert|wrap|call))",
     re.I,
 )
+#: "Using dalle_pytorch, ...", "With minGPT, ...": a task that opens with a package of the repository's API.
+_USING_PACKAGE = re.compile(r"^\W*(?:using|with)\s+(?:the\s+)?([A-Za-z][\w.-]*)\s*,", re.I)
 
 
 #: Words that ask for code against an API rather than a command: "call esm_model()", "the fighting-cv library".
@@ -1605,6 +1608,10 @@ def wants_python(task: str, catalog: Catalog) -> bool:
     if PYTHON_HINT.search(task):
         return True
     api = bool(catalog.of_kind("python-api"))
+    if api and (m := _USING_PACKAGE.search(task)) is not None:
+        packages = {_norm(a.name.split(".", 1)[0]) for a in catalog.of_kind("python-api")}
+        if _norm(m.group(1)) in packages:
+            return True
     if api and API_HINT.search(task):
         return True
     return not catalog.of_kind(*RUNNABLE) and api
