@@ -50,7 +50,10 @@ LOSSES = (
     "p.add_argument('--workers', type=int, default=4)\n"
     "args = p.parse_args()\n"
 )
-API = '"""Tracker models."""\n\n\ndef build_backbone(name: str = "convnext_tiny"):\n    """Build a backbone."""\n    return name\n'
+API = (
+    '"""Tracker models."""\n\n\n'
+    'def build_backbone(name: str = "convnext_tiny"):\n    """Build a backbone."""\n    return name\n'
+)
 REPO = {"README.md": README, "tools/eval/score.py": EVAL, "tools/train/score.py": TRAIN, "losses.py": LOSSES,
         "tracker/__init__.py": API}
 
