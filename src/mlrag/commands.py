@@ -198,6 +198,22 @@ class Invocation:
     args: tuple[str, ...] = ()
 
 
+def runs_file(inv: Invocation, path: str) -> bool:
+    """Whether ``inv`` runs the repository file ``path``: a file of its name (``train.py``, ``scripts/train.py``)
+    or a module whose dotted name ends the path (``-m baselines.run`` for ``baselines/run.py``, ``-m lm_eval`` for
+    ``lm_eval/__main__.py``, ``-m pkg.cli`` for ``src/pkg/cli.py``).
+
+    >>> runs_file(Invocation("module", "baselines.run"), "baselines/run.py")
+    True
+    >>> runs_file(Invocation("module", "run"), "baselines/run.py"), runs_file(Invocation("file", "run.py"), "x/run.py")
+    (True, True)
+    """
+    if inv.kind == "file":
+        return posixpath.basename(inv.target) == posixpath.basename(path)
+    dotted = path.removesuffix(".py").removesuffix("/__main__").replace("/", ".")
+    return inv.kind == "module" and (dotted == inv.target or dotted.endswith("." + inv.target))
+
+
 def invocation(cmd: Sequence[str]) -> Invocation | None:
     """The script a simple command (one list of ``split_commands``) runs, or None (``pip``, ``python -c``...).
 

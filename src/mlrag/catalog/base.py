@@ -23,8 +23,9 @@ from typing import Any
 #: 6: exec-configured scripts, byte-order marks, blockquoted examples; 7: parents from other modules;
 #: 8: the documented commands of each script (``usage``); 9: bracketed placeholders with spaces kept whole,
 #: modules that only build a parser for the scripts that import them are no entries; 14: a ``cd`` earlier in a
-#: README code block places the script that block runs.
-CATALOG_VERSION = 14
+#: README code block places the script that block runs; 15: ``python -m pkg.mod`` lines are the usage of
+#: ``pkg/mod.py``, which then runs so (as a package's ``__main__.py`` always does).
+CATALOG_VERSION = 15
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (

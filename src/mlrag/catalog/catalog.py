@@ -25,7 +25,7 @@ from typing import Any
 from ..chunking.cli_ast import CliSpec, Values
 from ..chunking.linking import _resolve as resolve_invocation
 from ..chunking.linking import find_invocations
-from ..commands import invocation, split_commands
+from ..commands import invocation, runs_file, split_commands
 from .base import Affordance, Catalog, Param, read_catalog, sort_entries, write_catalog
 from .examples import example_affordances
 from .packaging import console_scripts
@@ -375,6 +375,7 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
     shells = {a.path for a in entries if a.kind == "shell-script"}
     seen: dict[str, list[tuple[str, str]]] = {}  # script -> [(workdir, where)]
     usage: dict[str, dict[str, None]] = {}  # script -> its documented commands, in order, once each
+    as_module: dict[str, int] = {}  # script -> how many more times the docs run it by ``-m`` than by its path
     for path, text in src.items():
         if not path.endswith((*_DOCS, *_SHELL)):
             continue
@@ -393,6 +394,7 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
                         target, is_module, from_dir, scripts)  # fmt: skip
                     if hit is not None:
                         seen.setdefault(hit[0], []).append((hit[1], f"{path}:{no}"))
+                        as_module[hit[0]] = as_module.get(hit[0], 0) + (1 if is_module else -1)
                         for command in _commands_running(hit[0], lines, no - 1):
                             usage.setdefault(hit[0], {})[command] = None
             if ".sh" in line and not path.endswith(_SHELL) or path.endswith(_SHELL) and ".sh" in line:
@@ -418,8 +420,15 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
             workdir = Counter(w for w, _ in uses).most_common(1)[0][0]
         else:
             workdir = posixpath.dirname(a.path) if a.kind == "python-script" else ""
+        package_main = a.kind == "python-script" and a.path.endswith("/__main__.py")
+        if package_main and not uses:
+            workdir = "src" if a.path.startswith("src/") else ""  # run from the folder that holds the package
         rel = posixpath.relpath(a.path, workdir or ".")
         runner = "python" if a.kind == "python-script" else "bash"
+        if a.kind == "python-script" and (as_module.get(a.path, 0) > 0 or package_main):
+            # the docs run it as ``python -m baselines.run`` (its imports are the package's), and a package's
+            # ``__main__.py`` only runs so
+            rel = "-m " + rel.removesuffix(".py").removesuffix("/__main__").replace("/", ".")
         run = f"{runner} {rel}" + (f" {a.subcommand}" if a.subcommand else "")
         out.append(replace(a, workdir=workdir, run=run, invoked_by=tuple(dict.fromkeys(w for _, w in uses))[:8],
                            usage=tuple(usage.get(a.path, ()))[:_MAX_USAGE]))
@@ -448,13 +457,12 @@ def _commands_running(script: str, lines: Sequence[str], i: int) -> list[str]:
         text = text.rstrip()[:-1] + " " + lines[i].strip()
     # <code>python train.py</code> is inline code; <pre>python -m torch.distributed.run ... train.py</pre> a line
     text = _HTML_TAG.sub(" ", _HTML_CODE.sub(lambda m: f"`{m.group(1)}`", text))
-    base = posixpath.basename(script)
     out = []
     for piece in _INLINE_CODE.findall(text) or [text]:  # `python predict.py -i image.jpg` inside prose
         piece = _BRACKETED.sub(lambda m: re.sub(r"\s+", "_", m.group(0)), _PROMPT.sub("", piece))
         for cmd in split_commands(piece):
             inv = invocation(cmd)
-            if inv is not None and inv.kind == "file" and posixpath.basename(inv.target) == base:
+            if inv is not None and runs_file(inv, script):
                 out += [shlex.join(c) for c in _expanded(cmd, lines)]
     return out
 

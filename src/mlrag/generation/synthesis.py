@@ -1343,6 +1343,10 @@ def example_values(
     return pairs, warnings, fit + 0.5 * placed, held
 
 
+#: What an entry the documentation runs (one with ``usage``) is worth over one it never shows.
+DOCUMENTED = 1.0
+
+
 def rank_candidates(
     task: str,
     catalog: Catalog,
@@ -1396,6 +1400,8 @@ def rank_candidates(
             score += 1.0 + 0.5 * (hit_paths.index(a.path) == 0)
         if any(loc.split(":")[0] in hit_paths for loc in a.invoked_by):
             score += 1.0
+        if a.usage:
+            score += DOCUMENTED  # the README shows how to run it: gail/run_mujoco.py is an example, run.py the tool
         if wd and (a.path.startswith(wd + "/") or a.workdir == wd):
             score += 3.0
         if a.subcommand and _stem(a.subcommand) in tw:
@@ -1559,7 +1565,7 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
     else:
         cmd = " ".join([*env, run, *args]) if a.kind == "shell-script" else " ".join([run, *args])
     if a.workdir and a.workdir != caller:
-        if run_dir(a, caller) == caller:
+        if run_dir(a, caller) == caller and not run.startswith("python -m "):
             # no README line says where it runs from: Python puts the script's own folder on sys.path, so from
             # an ancestor folder the caller is in, ``python scripts/x.py`` runs it as ``cd scripts`` would
             rel = posixpath.relpath(a.path, caller or ".")

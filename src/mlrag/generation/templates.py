@@ -33,7 +33,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from ..catalog.base import Affordance, Param
-from ..commands import invocation, split_commands, strip_prefixes
+from ..commands import invocation, runs_file, split_commands, strip_prefixes
 from ..types import Hit
 
 #: Values that stand for the user's own (never copied into a command).
@@ -53,8 +53,9 @@ class Usage:
     retrieved: bool = False
 
 
-def _running(text: str, base: str) -> list[tuple[list[str], list[str]]]:
-    """(head, args) of the simple commands of ``text`` that run a file named ``base``; prefixes dropped."""
+def _running(text: str, path: str) -> list[tuple[list[str], list[str]]]:
+    """(head, args) of the simple commands of ``text`` that run the file ``path`` (by its name, or as a module:
+    ``commands.runs_file``); prefixes dropped."""
     try:
         commands = split_commands(text)
     except ValueError:
@@ -62,7 +63,7 @@ def _running(text: str, base: str) -> list[tuple[list[str], list[str]]]:
     out = []
     for cmd in commands:
         inv = invocation(cmd)
-        if inv is not None and inv.kind == "file" and posixpath.basename(inv.target) == base:
+        if inv is not None and runs_file(inv, path):
             _, toks = strip_prefixes(cmd)
             out.append((toks[: len(toks) - len(inv.args) - 1], list(inv.args)))
     return out
@@ -74,11 +75,11 @@ def documented_commands(a: Affordance, hits: Sequence[Hit] = (), catalog: bool =
     base = posixpath.basename(a.path)
     seen: dict[tuple[tuple[str, ...], tuple[str, ...]], bool] = {}
     for h in hits[:8]:
-        if base in h.text:
-            for head, args in _running(h.text, base):
+        if base in h.text or "-m " in h.text:
+            for head, args in _running(h.text, a.path):
                 seen.setdefault((tuple(head), tuple(args)), True)
     for line in a.usage if catalog else ():
-        for head, args in _running(line, base):
+        for head, args in _running(line, a.path):
             seen.setdefault((tuple(head), tuple(args)), False)
     return [Usage(head, args, retrieved) for (head, args), retrieved in seen.items()]
 
@@ -218,9 +219,8 @@ def documented_values(a: Affordance) -> dict[str, tuple[str, ...]]:
     """For each option of ``a`` that its documented commands give a value: those values, in file order, once
     each (placeholders included: ``documented_shapes`` reads their kind)."""
     values: dict[str, dict[str, None]] = {}
-    base = posixpath.basename(a.path)
     for line in a.usage:
-        for _, args in _running(line, base):
+        for _, args in _running(line, a.path):
             for p, v in line_options(a, args):
                 if v:
                     values.setdefault(p.name, {})[v] = None

@@ -1,0 +1,76 @@
+"""Scripts the documentation runs as modules (``python -m pkg.run``): their README lines are their usage, they run
+the same way, a package's ``__main__.py`` runs as ``python -m pkg``, and a documented entry is preferred over an
+undocumented look-alike (a repository written here, shaped like ones unseen repositories showed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlrag.catalog import build_catalog
+from mlrag.generation import synthesis
+from mlrag.generation.synthesis import render, synthesize
+
+README = """# rlkit
+
+Train an agent:
+
+```bash
+python -m rlkit.run --alg=ppo2 --env=Hopper-v2 --num_timesteps=1e6
+```
+"""
+CMD_UTIL = (
+    "import argparse\n"
+    "def common_arg_parser():\n"
+    "    parser = argparse.ArgumentParser()\n"
+    "    parser.add_argument('--env', type=str, default='Reacher-v2', help='environment ID')\n"
+    "    parser.add_argument('--alg', type=str, default='ppo2', help='Algorithm')\n"
+    "    parser.add_argument('--seed', type=int, default=None, help='RNG seed')\n"
+    "    parser.add_argument('--num_timesteps', type=float, default=1e6)\n"
+    "    return parser\n"
+)
+RUN = (
+    "import sys\n"
+    "from rlkit.cmd_util import common_arg_parser\n"
+    "def main(args):\n"
+    "    args, unknown = common_arg_parser().parse_known_args(args)\n"
+    "if __name__ == '__main__':\n"
+    "    main(sys.argv)\n"
+)
+MUJOCO = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('--env_id', type=str, default='Hopper-v2', help='environment ID')\n"
+    "p.add_argument('--seed', type=int, default=0, help='RNG seed')\n"
+    "args = p.parse_args()\n"
+)
+MAIN = "import argparse\np = argparse.ArgumentParser()\np.add_argument('--verbose', action='store_true')\np.parse_args()\n"
+REPO = {
+    "README.md": README,
+    "rlkit/__init__.py": "",
+    "rlkit/cmd_util.py": CMD_UTIL,
+    "rlkit/run.py": RUN,
+    "rlkit/__main__.py": MAIN,
+    "rlkit/gail/__init__.py": "",
+    "rlkit/gail/run_mujoco.py": MUJOCO,
+}
+
+
+def test_a_module_run_in_the_readme_is_the_scripts_usage_and_its_way_to_run() -> None:
+    by_path = {a.path: a for a in build_catalog(REPO.items()) if a.kind == "python-script"}
+    run = by_path["rlkit/run.py"]
+    assert run.run == "python -m rlkit.run"
+    assert any("--alg=ppo2" in u for u in run.usage)
+    assert by_path["rlkit/__main__.py"].run == "python -m rlkit"
+    assert by_path["rlkit/gail/run_mujoco.py"].run.startswith("python ")
+
+
+def test_the_documented_entry_wins_over_an_undocumented_look_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    task = "Train PPO2 on the MuJoCo environment Walker-v2 with seed 3."
+    b = synthesize(task, build_catalog(REPO.items()), output_type="bash")
+    assert b is not None and b.affordance.path == "rlkit/run.py"
+    line = render(b)[0]
+    assert line.startswith("python -m rlkit.run ")
+    assert "--env Walker-v2" in line and "--seed 3" in line
+    monkeypatch.setattr(synthesis, "DOCUMENTED", 0.0)  # the rule is what decides it
+    b = synthesize(task, build_catalog(REPO.items()), output_type="bash")
+    assert b is not None and b.affordance.path == "rlkit/gail/run_mujoco.py"
