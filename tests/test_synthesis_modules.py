@@ -43,7 +43,10 @@ MUJOCO = (
     "p.add_argument('--seed', type=int, default=0, help='RNG seed')\n"
     "args = p.parse_args()\n"
 )
-MAIN = "import argparse\np = argparse.ArgumentParser()\np.add_argument('--verbose', action='store_true')\np.parse_args()\n"
+MAIN = (
+    "import argparse\np = argparse.ArgumentParser()\np.add_argument('--verbose', action='store_true')\n"
+    "p.parse_args()\n"
+)
 REPO = {
     "README.md": README,
     "rlkit/__init__.py": "",
