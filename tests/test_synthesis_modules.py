@@ -77,3 +77,67 @@ def test_the_documented_entry_wins_over_an_undocumented_look_alike(monkeypatch: 
     monkeypatch.setattr(synthesis, "DOCUMENTED", 0.0)  # the rule is what decides it
     b = synthesize(task, build_catalog(REPO.items()), output_type="bash")
     assert b is not None and b.affordance.path == "rlkit/gail/run_mujoco.py"
+
+
+DEFAULTS = (
+    "from yacs.config import CfgNode as CN\n"
+    "_C = CN()\n"
+    "_C.OUTPUT_DIR = 'output'\n"
+    "_C.MODEL = CN()\n"
+    "_C.MODEL.arch_encoder = 'resnet50'\n"
+    "_C.TRAIN = CN()\n"
+    "_C.TRAIN.num_epoch = 20\n"
+    "_C.TRAIN.lr_encoder = 0.02\n"
+    "_C.TEST = CN()\n"
+    "_C.TEST.MODEL_FILE = ''\n"
+)
+SEG_TRAIN = (
+    "import argparse\n"
+    "from config import cfg\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('--cfg', default='config/ade20k.yaml', help='config file')\n"
+    "p.add_argument('--gpus', default='0', help='gpus to use, e.g. 0-3 or 0,1,2,3')\n"
+    "p.add_argument('opts', default=None, nargs=argparse.REMAINDER,\n"
+    "               help='Modify config options using the command-line')\n"
+    "args = p.parse_args()\n"
+)
+SEG_DEMO = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('--input', help='an image')\n"
+    "p.add_argument('--opts', default=[], nargs=argparse.REMAINDER, help='Modify config options')\n"
+    "args = p.parse_args()\n"
+)
+YACS = {"config/__init__.py": "from .defaults import _C as cfg\n", "config/defaults.py": DEFAULTS,
+        "train.py": SEG_TRAIN, "demo.py": SEG_DEMO}
+
+
+def test_yacs_config_keys_are_parameters_of_the_scripts_that_take_opts() -> None:
+    by_path = {a.path: a for a in build_catalog(YACS.items()) if a.kind == "python-script"}
+    keys = {p.name: p for p in by_path["train.py"].params if p.kind == "config-key"}
+    assert set(keys) == {"OUTPUT_DIR", "MODEL.arch_encoder", "TRAIN.num_epoch", "TRAIN.lr_encoder",
+                         "TEST.MODEL_FILE"}
+    assert (keys["TRAIN.num_epoch"].type, keys["TRAIN.num_epoch"].default, keys["TRAIN.num_epoch"].dest) == \
+        ("int", "20", "")
+    assert {p.dest for p in by_path["demo.py"].params if p.kind == "config-key"} == {"--opts"}
+
+
+def test_a_value_goes_to_a_config_key_only_beside_its_words_and_is_written_key_value() -> None:
+    cat = build_catalog(YACS.items())
+    b = synthesize("Train the resnet101 encoder on GPUs 0,1 for 10 epochs.", cat, output_type="bash")
+    assert b is not None and b.affordance.path == "train.py"
+    line = render(b)[0]
+    assert line.endswith(" TRAIN.num_epoch 10") and "--gpus 0,1" in line
+    assert "arch_encoder" not in line  # a name goes to no key: hundreds of keys would take every word
+    b = synthesize("Run the demo on street.jpg with the weights at ckpt/encoder.pth.", cat, output_type="bash")
+    assert b is not None and b.affordance.path == "demo.py"
+    assert render(b)[0] == "python demo.py --input street.jpg --opts TEST.MODEL_FILE ckpt/encoder.pth"
+
+
+def test_a_unit_names_config_keys_compactly() -> None:
+    from mlrag.chunking.affordances import unit_text
+
+    train = next(a for a in build_catalog(YACS.items()) if a.path == "train.py" and a.kind == "python-script")
+    text = unit_text(train)
+    assert "Config keys (KEY VALUE ...): OUTPUT_DIR, MODEL.arch_encoder" in text
+    assert "TRAIN.num_epoch INT" not in text  # one line for all of them, not one each

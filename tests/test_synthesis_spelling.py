@@ -133,3 +133,43 @@ def test_gt_in_an_option_name_is_said_by_ground_truth() -> None:
 )
 def test_asking_for_a_python_script_asks_for_python(task: str, python: bool) -> None:
     assert wants_python(task, _catalog()) is python
+
+
+SEG_README = """# Scene parsing
+
+```bash
+python test.py --cfg configs/ade20k-resnet50-upernet.yaml --imgs demo.jpg
+```
+"""
+SEG_TEST = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('--cfg', default='configs/ade20k-resnet50-upernet.yaml', help='config file')\n"
+    "p.add_argument('--imgs', required=True, help='an image path, or a directory name')\n"
+    "p.add_argument('--gpu', default=0, type=int)\n"
+    "args = p.parse_args()\n"
+)
+SEG = {
+    "README.md": SEG_README,
+    "test.py": SEG_TEST,
+    "configs/ade20k-resnet50-upernet.yaml": "MODEL:\n  arch: resnet50\n",
+    "configs/ade20k-resnet101-upernet.yaml": "MODEL:\n  arch: resnet101\n",
+    "configs/ade20k-mobilenetv2dilated-c1_deepsup.yaml": "MODEL:\n  arch: mobilenetv2dilated\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("task", "config"),
+    [
+        ("Segment ./my_photos with the UPerNet-101 ADE20K model on GPU 1.", "configs/ade20k-resnet101-upernet.yaml"),
+        ("Segment ./my_photos with the MobileNetV2-dilated C1 deep-supervision parser on ADE20K.",
+         "configs/ade20k-mobilenetv2dilated-c1_deepsup.yaml"),
+        ("Segment ./my_photos on GPU 1.", "configs/ade20k-resnet50-upernet.yaml"),  # the README's stays
+        ("Segment ./my_photos with the 101 model.", "configs/ade20k-resnet50-upernet.yaml"),  # one piece says none
+    ],
+)
+def test_the_config_whose_name_the_task_says_replaces_the_readme_examples(task: str, config: str) -> None:
+    b = synthesize(task, build_catalog(SEG.items()), output_type="bash", usage=True)
+    assert b is not None and b.affordance.path == "test.py"
+    got = {p.name: v for p, v in b.values}
+    assert got["--cfg"] == config and got["--imgs"] == "./my_photos"

@@ -43,6 +43,8 @@ def _param_line(p: Param) -> str:
         spell = f"<{p.name}>" + (f" (${(p.position or 0) + 1})" if p.dest and p.dest.isupper() else "")
     elif p.kind in ("env", "make-var", "override"):
         spell = f"{p.name}=…"
+    elif p.kind == "config-key":
+        spell = f"{p.dest + ' ' if p.dest else ''}{p.name} …"
     bits = [p.type or ("flag" if p.is_flag else "")]
     if p.nargs:
         bits.append(f"nargs={p.nargs}")
@@ -75,7 +77,12 @@ def format_catalog(entries: Iterable[Affordance]) -> str:
         if a.values:
             shown = ", ".join(a.values[:40]) + (f", … ({len(a.values)} in all)" if len(a.values) > 40 else "")
             lines.append(f"    names: {shown}")
-        lines += [_param_line(p) for p in a.params]
+        lines += [_param_line(p) for p in a.params if p.kind != "config-key"]
+        keys = [p for p in a.params if p.kind == "config-key"]
+        if keys:  # a yacs config holds hundreds: the first few, and how many
+            lines += [_param_line(p) for p in keys[:12]]
+            if len(keys) > 12:
+                lines.append(f"    … ({len(keys)} config keys in all)")
         if a.invoked_by:
             lines.append(f"    run in: {', '.join(a.invoked_by[:4])}")
         blocks.append("\n".join(lines))

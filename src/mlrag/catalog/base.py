@@ -24,8 +24,9 @@ from typing import Any
 #: 8: the documented commands of each script (``usage``); 9: bracketed placeholders with spaces kept whole,
 #: modules that only build a parser for the scripts that import them are no entries; 14: a ``cd`` earlier in a
 #: README code block places the script that block runs; 15: ``python -m pkg.mod`` lines are the usage of
-#: ``pkg/mod.py``, which then runs so (as a package's ``__main__.py`` always does).
-CATALOG_VERSION = 15
+#: ``pkg/mod.py``, which then runs so (as a package's ``__main__.py`` always does); 16: yacs config keys
+#: (``config-key`` parameters) for scripts that take ``opts``.
+CATALOG_VERSION = 16
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (
@@ -47,6 +48,7 @@ PARAM_KINDS = (
     "env",  # VAR=value before the command (shell scripts reading ${VAR:-x})
     "make-var",  # make target VAR=value
     "override",  # key=value (hydra / OmegaConf dotlist)
+    "config-key",  # KEY VALUE after the options, or after the flag in ``dest`` (yacs: --opts MODEL.WEIGHTS x)
     "kwarg",  # keyword argument of a Python call
     "literal",  # a value written in an example's code (a string, a called name, a shape) that a task may replace
 )

@@ -46,6 +46,7 @@ from .python_cli import (
     read_cli,
     runs_as_main,
     with_parents,
+    yacs_keys,
 )
 from .shell import make_affordances, shell_affordance
 
@@ -283,10 +284,34 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
                 skipped.append(f"{path}: examples not read ({type(e).__name__})")
     entries += _module_entries(trees, specs, names)
     entries += _config_entries(names)
+    if any("CN()" in t or "CfgNode(" in t for p, t in src.items() if p.endswith(".py")):
+        keys = yacs_keys(trees)
+        entries = [_with_config_keys(a, keys) for a in entries] if keys else entries
     placed = _place(entries, src)
     helpers = _option_modules(trees, specs, src)
     placed = [a for a in placed if not (a.kind == "python-script" and a.path in helpers and not a.invoked_by)]
     return Catalog(sort_entries(placed), skipped=tuple(skipped))
+
+
+_REMAINDER = ("argparse.REMAINDER", "REMAINDER", "...")
+
+
+def _with_config_keys(a: Affordance, keys: Sequence[tuple[str, str | None, str]]) -> Affordance:
+    """``a`` with the repository's yacs config keys as ``config-key`` parameters, when it has an ``opts``-like
+    parameter that takes the rest of the command line (``nargs=argparse.REMAINDER``: "Modify config options
+    using the command-line"); their ``dest`` is that option's flag (``--opts``), or "" when the pairs stand
+    bare after the options (a positional ``opts``)."""
+    if a.kind not in ("python-script", "python-module", "console-script"):
+        return a
+    rest = next((p for p in a.params if p.nargs in _REMAINDER
+                 and ("opt" in p.name.lower() or "config" in p.help.lower())), None)  # fmt: skip
+    if rest is None:
+        return a
+    dest = rest.name if rest.kind == "option" else ""
+    have = {p.name for p in a.params}
+    extra = tuple(Param(name=k, kind="config-key", type=t, default=d, dest=dest)
+                  for k, d, t in keys if k not in have)  # fmt: skip
+    return replace(a, params=a.params + extra)
 
 
 def _option_modules(trees: dict[str, ast.Module], specs: dict[str, CliSpec | None], src: dict[str, str]) -> set[str]:

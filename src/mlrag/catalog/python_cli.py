@@ -348,6 +348,42 @@ def class_defs(tree: ast.Module) -> dict[str, ast.ClassDef]:
     return {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
 
 
+# ------------------------------------------------------------------------------------------------ yacs
+#: Keys read per repository at most: detectron2's defaults hold about 400, a few hold more.
+MAX_CONFIG_KEYS = 600
+
+
+def yacs_keys(trees: Mapping[str, ast.Module]) -> list[tuple[str, str | None, str]]:
+    """The keys of the repository's yacs config defaults (``_C = CN()``, then ``_C.TRAIN.num_epoch = 20``:
+    ``TRAIN.num_epoch`` with its default ``20`` and type ``int``), in file order, once each. A script with a
+    ``nargs=argparse.REMAINDER`` ``opts`` option takes them as ``KEY VALUE`` pairs after its options."""
+    out: dict[str, tuple[str | None, str]] = {}
+    for tree in trees.values():
+        roots: set[str] = set()
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+                continue
+            target, value = node.targets[0], node.value
+            if isinstance(value, ast.Call) and dotted_name(value.func).split(".")[-1] in ("CN", "CfgNode"):
+                if isinstance(target, ast.Name):
+                    roots.add(target.id)
+                continue  # a node, not a key
+            if not isinstance(target, ast.Attribute):
+                continue
+            parts = dotted_name(target).split(".")
+            if len(parts) < 2 or parts[0] not in roots:
+                continue
+            try:
+                val = ast.literal_eval(value)
+            except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+                out.setdefault(".".join(parts[1:]), (None, "str"))
+            else:
+                out.setdefault(".".join(parts[1:]), (None if val is None else str(val), _yaml_type(val)))
+            if len(out) >= MAX_CONFIG_KEYS:
+                break
+    return [(k, d, t) for k, (d, t) in out.items()]
+
+
 # ------------------------------------------------------------------------------------------------ hydra
 
 
@@ -686,6 +722,7 @@ __all__ = [
     "hf_dataclass_names",
     "hydra_config",
     "hydra_params",
+    "yacs_keys",
     "imported_repo_modules",
     "params_from_options",
     "read_cli",

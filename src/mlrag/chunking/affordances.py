@@ -92,9 +92,21 @@ def _footer(a: "Affordance") -> list[str]:
     return ["Run in: " + ", ".join(a.invoked_by)] if a.invoked_by else []
 
 
+#: Config keys a unit names (a yacs config holds hundreds; the catalog keeps them all).
+UNIT_CONFIG_KEYS = 40
+
+
 def unit_text(a: "Affordance") -> str:
-    """The unit's text: header, one line per parameter (catalog order), the lines that run it."""
-    body = ["Options:", *(param_line(p) for p in a.params)] if a.params else []
+    """The unit's text: header, one line per parameter (catalog order), the lines that run it; config keys by
+    name only, the first ``UNIT_CONFIG_KEYS``."""
+    own = [p for p in a.params if p.kind != "config-key"]
+    keys = [p.name for p in a.params if p.kind == "config-key"]
+    body = ["Options:", *(param_line(p) for p in own)] if own else []
+    if keys:
+        flag = next(p.dest for p in a.params if p.kind == "config-key")
+        more = f" and {len(keys) - UNIT_CONFIG_KEYS} more" if len(keys) > UNIT_CONFIG_KEYS else ""
+        body.append(f"Config keys ({flag + ' ' if flag else ''}KEY VALUE ...): "
+                    + ", ".join(keys[:UNIT_CONFIG_KEYS]) + more)  # fmt: skip
     return "\n".join([*_header(a), *body, *_footer(a)]) + "\n"
 
 
@@ -105,8 +117,8 @@ def compact_text(a: "Affordance", limit: int, wanted: Iterable[str] = ()) -> str
     if len(full) <= limit:
         return full
     want = set(wanted)
-    named = [p for p in a.params if want & {*p.spellings, p.dest}]
-    rest = [p.name for p in a.params if p not in named]
+    named = [p for p in a.params if want & {*p.spellings, p.dest} and p.kind != "config-key"]
+    rest = [p.name for p in a.params if p not in named and p.kind != "config-key"]
     lines = [*_header(a)]
     if named:
         lines += ["Options (matching the task):", *(param_line(p) for p in named)]

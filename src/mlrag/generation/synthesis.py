@@ -100,6 +100,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "thres": ("threshold",),
     "thresh": ("threshold",),
     "conf": ("confidence",),
+    "fps": ("frame", "second"),
 }
 _STOP = set(
     "a an the of to in on for with and or by as at is be use using set setting that this it its into from "
@@ -184,7 +185,9 @@ def words_of(text: str) -> list[str]:
 def param_words(p: Param) -> frozenset[str]:
     """Stemmed words that name ``p`` in a task: its spellings' parts, their expansions, the help's first words."""
     out: set[str] = set()
-    for s in (*p.spellings, p.dest):
+    # a config key is named by its last part (TRAIN.num_epoch: num, epoch; "TRAIN." is every key's section)
+    spellings = (p.name.rsplit(".", 1)[-1],) if p.kind == "config-key" else (*p.spellings, p.dest)
+    for s in spellings:
         for w in _split(s):
             out.add(_stem(w))
             # pdbfile: a pdb file; outpath: an out path; dataroot: the data root; imgsize: the image size
@@ -396,6 +399,9 @@ _FILE_KINDS: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
     (frozenset({"checkpoint", "ckpt", "weight", "pretrained", "resume"}),
      _WEIGHTS | {"npz", "index", "meta", "onnx", "tar", "data", "model"}),
 )  # fmt: skip
+#: Name words of options that take a file of one kind of media, and its extensions.
+_MEDIA = ((frozenset({"image", "img", "picture", "photo", "pic"}), _IMAGES),
+          (frozenset({"audio", "sound", "speech", "wav", "waveform"}), _AUDIO), (frozenset({"video", "vid"}), _VIDEO))
 #: Name words of options that take free text (a prompt, a question), not a file.
 _TEXT_OPTION = frozenset({"text", "prompt", "caption", "question", "sentence", "query"})
 _PATH_WORDS = frozenset({"path", "file", "dir", "directory", "folder", "root"})
@@ -511,6 +517,9 @@ def _fits(p: Param, lit: Literal) -> bool:
         return False  # "on a single GPU" gives --device no value
     if lit.kind == "word" and param_words(p) & {"config", "cfg"} and takes_path(p):
         return False  # a config file is a file ("124M" is not); the repository's own configs come from config_value
+    if lit.kind == "path" and not file_suffix(lit.text.rstrip("/")) and param_words(p) & {"config", "cfg"} \
+            and param_words(p) <= {"config", "cfg", "conf", "configuration", "file", "path"}:
+        return False  # --cfg takes no folder ("./my_photos" is the images'); --bert_config_file a model's may be
     if lit.kind == "path" and help_options(p) and _norm(lit.text) not in help_options(p):
         return False  # "the type of model to load, in ['default', 'vit_l']" takes no file
     ext = _ext(lit.text) if lit.kind in ("path", "quoted") else ""
@@ -521,6 +530,8 @@ def _fits(p: Param, lit: Literal) -> bool:
         if names & _TEXT_OPTION and not names & _PATH_WORDS:
             return False
         named = {w for w in names if _FILE.search("." + w)}  # pdbfile takes a .pdb, json_file a .json
+        if ext in _WEIGHTS and names & _LOADS_WEIGHTS:
+            named -= {"model"}  # MODEL_FILE takes a .pth (a .model file is a tokenizer's, named by its words)
         kin = any(ext in f and named & f for f in _FAMILIES)  # --ckpt takes a .pt, --wav an .mp3
         if named and ext not in named and not kin and not (named & {"yaml", "yml"} and ext in ("yaml", "yml")):
             return False
@@ -646,6 +657,11 @@ def registered_names(registries: Sequence[Affordance]) -> dict[str, frozenset[st
     return {k: frozenset(v) for k, v in out.items()}
 
 
+#: How closely a task must name a config key (``_near_score``) before it takes a value: one of its words beside
+#: the value. A yacs config holds hundreds of keys; any looser and they take the task's stray numbers.
+CONFIG_KEY_NEAR = 1.0
+
+
 def bind(
     task: str, affordance: Affordance, registered: Mapping[str, AbstractSet[str]] | None = None
 ) -> tuple[list[tuple[Param, str]], list[str], float]:
@@ -719,6 +735,9 @@ def bind(
         for li, lit in enumerate(lits):
             if li in twins or not _fits(p, lit) or (lit.kind == "word" and _stem(lit.text) in names):
                 continue
+            if p.kind == "config-key" and (lit.kind == "word" or lit.kind == "path" and not (
+                    takes_path(p) or names & _OUTPUT_WORDS)):  # fmt: skip
+                continue  # hundreds of keys: a name goes to an option, a path to a key for one (MODEL_FILE)
             key = _norm(lit.text)
             if key in registered and takes_path(p):
                 continue  # a registered name ("DiT-B/4") is no folder, though it has a "/"
@@ -734,6 +753,8 @@ def bind(
                 near += 0.5  # the path names the option: data/train.json for --train_file, --data
             if lit.kind == "path" and _ext(lit.text) in names | extra:
                 near += 0.5  # its extension names it: seqs.fasta for fasta_file, a .csv for "manifest (csv)"
+            elif lit.kind == "path" and any(_ext(lit.text) in exts and names & kind for kind, exts in _MEDIA):
+                near += 0.5  # its kind names it: traffic.mp4 for --video-input, face.png for --image
             if lit.kind in ("path", "quoted") and _ext(lit.text) in _WEIGHTS:
                 # a weights file goes to the option that loads one (--ckpt, --load_path), not to any --file_path;
                 # less to one that only says "model" (--model takes a name as often)
@@ -776,10 +797,16 @@ def bind(
             if lit.kind == "word" and key not in listed[pi] and help_options(p):
                 near -= 0.75  # its help lists what it takes ("random, bilinear, bicubic"), and this is none of them
             doc = shapes.get(p.name)
-            if doc and (shape := value_shape(lit.text)) and shape not in doc and key not in listed[pi]:
+            if doc and (shape := value_shape(lit.text)) and shape not in doc and key not in listed[pi] \
+                    and not (shape == "path" and "text" in doc and takes_path(p)):  # (--outputDir output: a folder)
                 near -= 1.0  # the documented commands give it another kind of value (a path, not "DIV2K+Flickr2K")
             if near <= 0 and key not in listed[pi]:  # a value its help lists is a candidate, as a choice is
                 continue
+            if p.kind == "config-key":
+                weights = lit.kind == "path" and _ext(lit.text) in _WEIGHTS and bool(names & _LOADS_WEIGHTS)
+                if near < CONFIG_KEY_NEAR and not weights:  # (a weights file goes to TEST.MODEL_FILE unasked)
+                    continue  # a key takes a value only right beside its own words ("10 epochs": num_epoch)
+                near *= 0.8  # and after the script's own options
             pathlike = takes_path(p)
             # a stated path or quoted string is a deliberate value; a path belongs to an option that takes one
             bonus = 0.5 if lit.kind == "quoted" else (1.0 if pathlike else 0.25) if lit.kind == "path" else 0.0
@@ -1535,10 +1562,13 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
     ``launcher`` instead of ``python`` when one is given)."""
     env: list[str] = []
     opts: list[str] = []
+    keys: dict[str, list[str]] = {}  # yacs KEY VALUE pairs, by the flag they follow ("" when bare)
     positionals: list[tuple[int, str]] = []
     for p, v in pairs:
         if p.kind == "env" or p.kind == "make-var":
             env.append(f"{p.name}={shlex.quote(v)}")
+        elif p.kind == "config-key":
+            keys.setdefault(p.dest, []).extend([p.name, shlex.quote(v)])
         elif p.kind == "override":
             opts.append(f"{p.name}={shlex.quote(v)}")
         elif p.kind == "positional":
@@ -1553,6 +1583,8 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
             else:
                 opts += [p.name, *(shlex.quote(x) for x in values)]
     args = [shlex.quote(v) for _, v in sorted(positionals, key=lambda pv: pv[0])] + opts  # (a list keeps its order)
+    for flag, words in keys.items():  # they take the rest of the line: last
+        args += [flag, *words] if flag else words
     caller = workdir.strip("/").removeprefix("./")
     run = a.run
     if not a.workdir and caller and a.path.startswith(caller + "/") and a.kind in ("python-script", "shell-script"):
@@ -1663,7 +1695,8 @@ def tool_for(a: Affordance, pairs: Sequence[tuple[Param, str]], values: Sequence
     names: dict[str, Param] = {}
     if values:
         for p in a.params:
-            if p.name in bound or p.is_flag or p.kind == "literal" or p.kind == "kwarg" and p.name.startswith("**"):
+            if p.name in bound or p.is_flag or p.kind in ("literal", "config-key") \
+                    or p.kind == "kwarg" and p.name.startswith("**"):  # (hundreds of config keys: binding's only)
                 continue
             allowed = [v for v in values if not p.choices or v in p.choices]
             allowed = [v for v in allowed if _fits(p, _as_literal(v))]
@@ -1780,7 +1813,8 @@ def synthesize(
                  and not any(w.startswith(f"'{v}' fits no option") for v in given)]  # fmt: skip
         pairs = written
     if a.kind in RUNNABLE and a.framework != "hydra":
-        pairs = [*pairs, *config_value(task, a, pairs, catalog, workdir)]
+        named = dict(config_value(task, a, pairs, catalog, workdir))  # may replace the option's value
+        pairs = [(p, named.pop(p, v)) for p, v in pairs] + list(named.items())
     if not launcher and a.kind == "python-script":
         launcher, taken = documented_launcher(task, a, hits, template[0] if template and usage else None)
         pairs = [(p, v) for p, v in pairs if v not in taken]  # "on 8 GPUs, master port 12345" set the launcher
@@ -1809,11 +1843,25 @@ def config_value(
     """The repository's config file the task names ("the flower scene" -> ``configs/flower.txt``) for the open
     ``--config``-like option of ``a``, as a path from where the command runs; [] when the task names none or
     several equally. A file is named when its stem is a task word or two or three task words run together;
-    files in the folder of the option's default, then files whose folders the task also names, come first."""
-    taken = {p.name for p, _ in pairs}
-    opts = [p for p in a.params if p.name not in taken and not p.is_flag and not p.choices
-            and p.kind in ("option", "positional") and param_words(p) & _CONFIG_WORDS and takes_path(p)]  # fmt: skip
+    files in the folder of the option's default, then files whose folders the task also names, come first. Else
+    the pieces of its name may name it (``_config_by_pieces``), and then they may also replace the README
+    example's config that the documented command wrote."""
     files = [f for c in catalog.of_kind("config-files") for f in c.values]
+    # an option given one of the repository's own config files (the README example's) is still open to the config
+    # the task names
+    given = {p.name: v for p, v in pairs}
+    open_ = [p for p in a.params if not p.is_flag and not p.choices and p.kind in ("option", "positional")
+             and param_words(p) & _CONFIG_WORDS and takes_path(p)]  # fmt: skip
+    opts = [p for p in open_ if p.name not in given]
+    if not opts and len(open_) == 1 and files:
+        v = given[open_[0].name]
+        cur = posixpath.normpath(posixpath.join(run_dir(a, caller) or ".", v))
+        if cur in files:  # the README example's: the task's own value stays
+            named = _config_by_pieces(task, files, cur)
+            if named and named != cur:
+                rel = posixpath.relpath(named, run_dir(a, caller) or ".")
+                return [(open_[0], rel)]
+        return []
     if len(opts) != 1 or not files:
         return []
     words = words_of(plain_numbers(task))
@@ -1843,11 +1891,61 @@ def config_value(
         folder = sum(1 for w in _split(posixpath.dirname(f)) if _stem(w) in stems and w not in _CONFIG_WORDS)
         scored.append((level, home != "" and posixpath.dirname(f).endswith(home), folder, -f.count("/"), f))
     if not scored:
-        return []
+        named = _config_by_pieces(task, files)
+        return [(opts[0], posixpath.relpath(named, run_dir(a, caller) or "."))] if named else []
     scored.sort(reverse=True)
     if len(scored) > 1 and scored[0][:4] == scored[1][:4]:
         return []  # configs/a/flower.yaml and configs/b/flower.yaml: the task does not say which
     return [(opts[0], posixpath.relpath(scored[0][4], run_dir(a, caller) or "."))]
+
+
+_PIECE = re.compile(r"[a-z]+|\d+")
+
+
+def _name_pieces(text: str) -> list[str]:
+    """Letter and digit runs, lower-cased: ``ade20k-resnet101-upernet`` -> ade, 20, k, resnet, 101, upernet."""
+    return _PIECE.findall(text.lower())
+
+
+#: How far a config file must lead the next before the task is taken to name it by the pieces of its name.
+CONFIG_LEAD = 1.0
+
+
+def _config_by_pieces(task: str, files: Sequence[str], current: str = "") -> str:
+    """The config file whose name's pieces the task says most ("UPerNet-101 ADE20K" for
+    ``config/ade20k-resnet101-upernet.yaml``, "RetinaNet R50-FPN 1x" for ``retinanet_R_50_FPN_1x.yaml``), when
+    it says three telling pieces or more (two in a task that asks for a config) and leads every other file (and
+    ``current``, the value the command has) by ``CONFIG_LEAD``; else "". Pieces of the file's folders count
+    half; letters alone a third; a piece the task does not say costs a tenth (the closer name wins among
+    siblings). Hand-written: a ranking over the repository's own file names, which no retrieval library gives
+    at this grain."""
+    said = set(_name_pieces(task))
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", task)]
+    joined = {a + b for a, b in zip(words, words[1:])}  # "deep supervision" says deepsup
+
+    def says(piece: str) -> bool:
+        return piece in said or len(piece) >= 4 and any(j.startswith(piece) for j in joined)
+
+    def score(f: str) -> float:
+        stem = posixpath.splitext(posixpath.basename(f))[0]
+        got = 0.0
+        telling = 0
+        for piece in _name_pieces(stem):
+            if says(piece):
+                got += 1.0 if len(piece) > 1 else 0.34
+                telling += len(piece) > 1
+            else:
+                got -= 0.1
+        got += 0.5 * sum(1 for piece in set(_name_pieces(posixpath.dirname(f))) if len(piece) > 1 and says(piece))
+        return got if telling >= need else 0.0
+
+    need = 2 if {_stem(w) for w in words} & _CONFIG_SAID else 3  # "the vitl16 run" names no config
+
+    ranked = sorted(((score(f), f) for f in files), reverse=True)
+    if not ranked or ranked[0][0] <= 0:
+        return ""
+    rival = max(ranked[1][0] if len(ranked) > 1 else 0.0, score(current) if current else 0.0)
+    return ranked[0][1] if ranked[0][0] - rival >= CONFIG_LEAD else ""
 
 
 def render(binding: Binding, workdir: str = "") -> tuple[str, str]:

@@ -102,8 +102,8 @@ def line_options(a: Affordance, args: Sequence[str]) -> list[tuple[Param, str]]:
                 continue
             value = toks[i]
             i += 1
-            while p.nargs in ("+", "*") and i < len(toks) and not toks[i].startswith("-"):
-                value += " " + toks[i]  # --include mean per_tok
+            while p.nargs in ("+", "*") and i < len(toks) and not toks[i].startswith(("-", "[-")):
+                value += " " + toks[i]  # --include mean per_tok (not "[--other-options]", the usage's rest)
                 i += 1
         got.append((p, "" if p.is_flag else value))
     return got
