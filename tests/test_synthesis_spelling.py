@@ -173,3 +173,41 @@ def test_the_config_whose_name_the_task_says_replaces_the_readme_examples(task: 
     assert b is not None and b.affordance.path == "test.py"
     got = {p.name: v for p, v in b.values}
     assert got["--cfg"] == config and got["--imgs"] == "./my_photos"
+
+
+FORECAST = (
+    "import argparse\n"
+    "p = argparse.ArgumentParser()\n"
+    "p.add_argument('--data', type=str, default='ETT', help='dataset')\n"
+    "p.add_argument('--features', type=str, default='M', help='task, options:[M, S, MS]; M:multivariate predict "
+    "multivariate, S:univariate predict univariate, MS:multivariate predict univariate')\n"
+    "p.add_argument('--freq', type=str, default='h', help='time features, options:[s:secondly, h:hourly, d:daily]')\n"
+    "p.add_argument('--pred_len', type=int, default=24, help='prediction sequence length')\n"
+    "args = p.parse_args()\n"
+)
+FORECAST_README = "# Forecasting\n\n```bash\npython -u forecast.py --data ETT --features M --pred_len 24\n```\n"
+
+
+@pytest.mark.parametrize(
+    ("task", "want"),
+    [
+        ("Forecast ETT as a univariate task with daily features and a prediction length of 48.",
+         {"--features": "S", "--freq": "d", "--pred_len": "48"}),
+        ("Forecast ETT multivariate to multivariate with hourly features.", {"--features": "M", "--freq": "h"}),
+        # a help's values said by no word: left alone
+        ("Forecast ETT with a prediction length of 48.", {"--pred_len": "48"}),
+    ],
+)
+def test_a_value_the_help_defines_is_chosen_by_the_words_of_its_meaning(task: str, want: dict[str, str]) -> None:
+    cat = build_catalog({"forecast.py": FORECAST, "README.md": FORECAST_README}.items())
+    b = synthesize(task, cat, output_type="bash")
+    assert b is not None
+    got = {p.name: v for p, v in b.values}
+    assert {k: got.get(k) for k in want} == want
+    assert ("--freq" in got) == ("--freq" in want)
+
+
+def test_the_readmes_python_flags_are_kept() -> None:
+    cat = build_catalog({"forecast.py": FORECAST, "README.md": FORECAST_README}.items())
+    b = synthesize("Forecast ETT 48 steps ahead.", cat, output_type="bash", usage=True)
+    assert b is not None and render(b)[0].startswith("python -u forecast.py ")

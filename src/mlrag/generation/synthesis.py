@@ -488,6 +488,43 @@ def help_choices(p: Param) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in (x.strip(" \t'\"`") for x in got) if _norm(v) and not re.search(r"[*?]", v)))
 
 
+_GLOSS = re.compile(r"(?:^|[\[,;(]\s*)([A-Za-z0-9][\w-]{0,11})\s*:\s*([A-Za-z][^,;:\[\]()]{2,60})")
+
+
+@functools.lru_cache(maxsize=8192)
+def help_glossary(help_: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The values a help text defines, each with the stems of its meaning (``h:hourly, d:daily``;
+    ``S:univariate predict univariate``), when it defines two or more; else ()."""
+    out = []
+    for m in _GLOSS.finditer(help_):
+        words = frozenset(_stem(w) for w in _split(m.group(2)) if w not in _FILLER and len(w) > 1)
+        if words and m.group(1).lower() not in ("options", "default", "choices", "e", "eg", "ie"):
+            out.append((m.group(1), words))
+    return tuple(out) if len(out) >= 2 else ()
+
+
+def glossary_choice(p: Param, words: Sequence[str]) -> tuple[str, int, float] | None:
+    """The value whose meaning the task says ("hourly" for ``h`` of "options:[h:hourly, d:daily]"), with the
+    position of the word that says it and a score; None when no value's meaning is said more than another's.
+    A meaning's words the task does not say count against it ("univariate" says ``S:univariate predict
+    univariate`` before ``MS:multivariate predict univariate``)."""
+    gloss = help_glossary(p.help)
+    if not gloss:
+        return None
+    at = {}
+    for i, w in enumerate(words):
+        at.setdefault(_stem(w), i)
+    scored = []
+    for value, meaning in gloss:
+        said = [at[w] for w in meaning if w in at]
+        if said:
+            scored.append((len(said) - 0.5 * (len(meaning) - len(said)), value, min(said)))
+    scored.sort(key=lambda x: -x[0])
+    if not scored or scored[0][0] <= 0 or len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None
+    return scored[0][1], scored[0][2], scored[0][0]
+
+
 @functools.lru_cache(maxsize=8192)
 def help_options(p: Param) -> frozenset[str]:
     """``help_choices``, normalised."""
@@ -732,6 +769,10 @@ def bind(
                 near = _near_score(words, pos, names, extra, exact, clauses, clauses[pos] in named_clauses)
                 cands.append((1.0 * s + near, li, pi, value))
             continue
+        if p.kind == "option" and (g := glossary_choice(p, words)) is not None:
+            value, pos, s = g  # "hourly" for --freq "options:[h:hourly, d:daily]": the help's own value
+            li = next((k for k, lit in enumerate(lits) if lit.pos == pos), -1)
+            cands.append((1.0 + 0.25 * s, li, pi, value))
         for li, lit in enumerate(lits):
             if li in twins or not _fits(p, lit) or (lit.kind == "word" and _stem(lit.text) in names):
                 continue
@@ -1509,6 +1550,9 @@ def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit], template:
         if not head:
             continue
         if PYTHON.fullmatch(posixpath.basename(head[0])):
+            if 1 < len(head) <= 3 and all(re.fullmatch(r"-[uBOsSE]+|-[WX]|[\w:.=]+", x) for x in head[1:]) \
+                    and head[1].startswith("-") and head[1] not in ("-m", "-c"):
+                return " ".join(shlex.quote(x) for x in head), set()  # the README's "python -u": unbuffered
             if len(head) < 3 or head[1] != "-m":
                 continue  # run by plain python: no launcher
             command, opts = head[:3], head[3:]
