@@ -98,6 +98,11 @@ def test_type_check() -> None:
     assert M.type_check("import torch\nprint(1)", "Python Code")
     assert not M.type_check("python demo.py --x 1", "python")
     assert M.type_check("import json\nx = 'a.pyc'", "python")
+    # a module run is a command: gold answers such as "python -m baselines.run --alg=ppo2" pass their own check
+    assert M.type_check("python -m baselines.run --alg=ppo2", "Bash Script")
+    assert M.type_check("CUDA_VISIBLE_DEVICES=2 python3 -u -m fastchat.serve.cli --x 1", "bash")
+    assert not M.type_check("python -m baselines.run --alg=ppo2", "Python Code")
+    assert not M.type_check("import subprocess\nx = '-m'", "Bash Script")
 
 
 def _pass_at_k_reference(n: int, c: int, k: int) -> float:

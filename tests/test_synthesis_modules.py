@@ -141,3 +141,12 @@ def test_a_unit_names_config_keys_compactly() -> None:
     text = unit_text(train)
     assert "Config keys (KEY VALUE ...): OUTPUT_DIR, MODEL.arch_encoder" in text
     assert "TRAIN.num_epoch INT" not in text  # one line for all of them, not one each
+
+
+def test_a_launcher_written_before_a_module_runs_it_once() -> None:
+    from mlrag.generation.synthesis import render_bash
+
+    run = next(a for a in build_catalog(REPO.items()) if a.path == "rlkit/run.py" and a.kind == "python-script")
+    env = next(p for p in run.params if p.name == "--env")
+    assert render_bash(run, [(env, "Pong-v4")], launcher="mpirun -np 8 python -m") == \
+        "mpirun -np 8 python -m rlkit.run --env Pong-v4"

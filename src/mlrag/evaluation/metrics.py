@@ -182,11 +182,15 @@ def argument_check(code: str, arguments: Mapping[str, str]) -> bool:
     return all(str(v).lower() in low for v in arguments.values())
 
 
-_RUNS_FILE = re.compile(r"\.(?:sh|py)(?:[ \t]|$)", re.MULTILINE)
+#: A ``.sh``/``.py`` file run, or a module run by Python (``python -m baselines.run``, ``python3 -u -m lm_eval``):
+#: a gold command may run a module, and then it must pass its own type check.
+_RUNS_FILE = re.compile(r"\.(?:sh|py)(?:[ \t]|$)|^\s*(?:\w+=\S*\s+)*python[\d.]*\s+(?:-[A-Za-z]+\s+)*-m\s+[A-Za-z_]",
+                        re.MULTILINE)  # fmt: skip
 
 
 def runs_file(code: str, strict: bool = False) -> bool:
-    """Whether the code runs a ``.sh``/``.py`` file (``strict``: ML-Bench's ``".sh "``/``".py "`` test)."""
+    """Whether the code runs a ``.sh``/``.py`` file or a Python module (``strict``: ML-Bench's ``".sh "``/
+    ``".py "`` test, which a module never passes)."""
     if strict:
         return ".sh " in code or ".py " in code
     return _RUNS_FILE.search(code) is not None

@@ -1635,6 +1635,8 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
         # run from the repository root, called from the script's own folder (or one above it): the path from there
         run = re.sub(rf"(?<!\S){re.escape(a.path)}(?!\S)", posixpath.relpath(a.path, caller), run, count=1)
     if launcher and a.kind == "python-script" and run.startswith("python "):
+        if run.startswith("python -m ") and launcher.split()[-1] == "-m":
+            launcher = launcher.rsplit(" ", 1)[0]  # "mpirun -np 8 python -m" runs a module as the entry does
         run = launcher + run[len("python") :]
     if a.kind == "make-target":
         cmd = " ".join([a.run, *args, *env])
