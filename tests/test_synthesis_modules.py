@@ -150,3 +150,33 @@ def test_a_launcher_written_before_a_module_runs_it_once() -> None:
     env = next(p for p in run.params if p.name == "--env")
     assert render_bash(run, [(env, "Pong-v4")], launcher="mpirun -np 8 python -m") == \
         "mpirun -np 8 python -m rlkit.run --env Pong-v4"
+
+
+ADAPTER = (
+    "def add_model_args(parser):\n"
+    "    parser.add_argument('--model-path', type=str, default='acme/chat-7b', help='weights folder or hub id')\n"
+    "    parser.add_argument('--max-gpu-memory', type=str, help='the maximum memory per GPU, e.g. 13GiB')\n"
+)
+CLI = (
+    "import argparse\n"
+    "from chatkit.model.adapter import add_model_args\n"
+    "if __name__ == '__main__':\n"
+    "    parser = argparse.ArgumentParser()\n"
+    "    add_model_args(parser)\n"
+    "    parser.add_argument('--temperature', type=float, default=0.7)\n"
+    "    args = parser.parse_args()\n"
+)
+CHAT = {"chatkit/__init__.py": "", "chatkit/model/__init__.py": "", "chatkit/model/adapter.py": ADAPTER,
+        "chatkit/serve/__init__.py": "", "chatkit/serve/cli.py": CLI,
+        "README.md": "```bash\npython3 -m chatkit.serve.cli --model-path acme/chat-7b\n```\n"}
+
+
+def test_options_a_function_of_another_module_adds_to_the_scripts_parser_are_its_own() -> None:
+    cli = next(a for a in build_catalog(CHAT.items()) if a.path == "chatkit/serve/cli.py" and a.kind == "python-script")
+    assert [p.name for p in cli.params] == ["--temperature", "--model-path", "--max-gpu-memory"]
+    task = "Chat with acme/chat-13b at temperature 0.2, capping the GPU memory at 12 GiB."
+    b = synthesize(task, build_catalog(CHAT.items()), output_type="bash")
+    assert b is not None and b.affordance.path == "chatkit/serve/cli.py"
+    assert {p.name: v for p, v in b.values} == {"--temperature": "0.2", "--model-path": "acme/chat-13b",
+                                                "--max-gpu-memory": "12GiB"}
+    assert render(b)[0].startswith("python -m chatkit.serve.cli ")

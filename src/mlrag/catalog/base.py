@@ -25,8 +25,9 @@ from typing import Any
 #: modules that only build a parser for the scripts that import them are no entries; 14: a ``cd`` earlier in a
 #: README code block places the script that block runs; 15: ``python -m pkg.mod`` lines are the usage of
 #: ``pkg/mod.py``, which then runs so (as a package's ``__main__.py`` always does); 16: yacs config keys
-#: (``config-key`` parameters) for scripts that take ``opts``.
-CATALOG_VERSION = 16
+#: (``config-key`` parameters) for scripts that take ``opts``; 17: options a function of another module adds
+#: to a script's parser (``add_model_args(parser)``).
+CATALOG_VERSION = 17
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (

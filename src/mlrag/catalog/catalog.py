@@ -45,6 +45,7 @@ from .python_cli import (
     params_from_options,
     read_cli,
     runs_as_main,
+    with_helpers,
     with_parents,
     yacs_keys,
 )
@@ -180,6 +181,8 @@ def _python_entries(path: str, text: str, tree: ast.Module, sources: dict[str, s
     if spec is not None:
         if "parents" in text:  # ArgumentParser(parents=[other_module.get_args_parser()])
             spec = with_parents(spec, tree, path, sources, specs)
+        if "import" in text:  # add_model_args(parser), a function of another module
+            spec = with_helpers(spec, tree, path, sources)
         return _script_entries(path, spec, params_from_options(spec.options), spec.framework, summary,
                                (spec.start_line, spec.end_line))  # fmt: skip
     if "exec(" in text and (configured := exec_config_params(tree, text)):

@@ -586,6 +586,42 @@ def with_parents(spec: CliSpec, tree: ast.Module, script: str, sources: Sources,
     return replace(spec, options=(*spec.options, *extra)) if extra else spec
 
 
+def with_helpers(spec: CliSpec, tree: ast.Module, script: str, sources: Sources) -> CliSpec:
+    """``spec`` with the options that functions of other repository modules add to the script's parser
+    (``from fastchat.model.model_adapter import add_model_args``, then ``add_model_args(parser)``), added after
+    its own (a flag of its own wins). Only functions called with a bare name and that call ``add_argument``."""
+    imported: dict[str, list[str]] = {}  # name -> the repository modules it may come from
+    modules = imported_repo_modules(tree, script, sources)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            rel = node.module.replace(".", "/")
+            homes = [m for m in modules if m.endswith((f"{rel}.py", f"{rel}/__init__.py"))]
+            for a in node.names:
+                imported.setdefault(a.asname or a.name, []).extend(homes)
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+              and n.func.id in imported and n.args and isinstance(n.args[0], ast.Name)}  # fmt: skip
+    flags = {f for o in spec.options for f in (o.get("flags") or ())}
+    extra: list[dict[str, Any]] = []
+    for name in sorted(called):
+        for mod in imported[name]:
+            text = sources.get(mod, "")
+            if f"def {name}(" not in text or "add_argument(" not in text:
+                continue
+            try:
+                fn = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == name)
+            except (StopIteration, SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            body = ast.get_source_segment(text, fn) or ""
+            helper = extract_cli("import argparse\n_mlrag_parser = argparse.ArgumentParser()\n" + body)
+            for o in helper.options if helper is not None else ():
+                key = tuple(o.get("flags") or ())
+                if key and not set(key) & flags:
+                    flags.update(key)
+                    extra.append(o)
+            break
+    return replace(spec, options=(*spec.options, *extra)) if extra else spec
+
+
 # ------------------------------------------------------------------------------------ options from a dict
 
 

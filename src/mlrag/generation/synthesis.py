@@ -228,10 +228,12 @@ def help_words(p: Param) -> frozenset[str]:
 _THOUSANDS = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?![\d,])")
 
 
-def plain_numbers(task: str) -> str:
+def plain_numbers(task: str, memory: bool = False) -> str:
     """``task`` with thousands separators dropped ("300,000 steps" -> "300000 steps"), numbers split from the
     word they prefix ("the 25-layer embedding" -> "the 25 layer embedding") and English contractions undone
-    ("I'm" -> "I am", "model's" -> "model"), so that their letters are neither values (``m``) nor quotes."""
+    ("I'm" -> "I am", "model's" -> "model"), so that their letters are neither values (``m``) nor quotes.
+    Amounts of memory are dropped, unless ``memory`` (an option takes one: ``--max-gpu-memory``): "12 GiB" is
+    then the name-like ``12GiB``."""
     task = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), task)
     task = re.sub(r"\b(ca|wo)n['’]t\b", lambda m: {"ca": "can", "wo": "will"}[m.group(1).lower()] + " not", task,
                   flags=re.I)  # fmt: skip
@@ -247,7 +249,7 @@ def plain_numbers(task: str) -> str:
     task = re.sub(r"(?<![\w./-])(\d+)(?:st|nd|rd|th)\b", r"\1", task)
     task = re.sub(r"(?<![\w./-])(\d+)(px|pixels?)\b", r"\1 \2", task)
     # "a GPU with 12 GB", "8 A100 80G GPUs": amounts of memory are no option's value
-    task = re.sub(r"(?<![\w./-])\d+(?:\.\d+)?\s?(?:[GMT]i?B|G)\b", "", task)
+    task = re.sub(r"(?<![\w./-])(\d+(?:\.\d+)?)\s?([GMT]i?B|G)\b", r"\1\2" if memory else "", task)
     # "upsample it 4x" is a factor of 4
     task = re.sub(r"(?<![\w./-])(\d{1,3})[x×](?![\w.-])", r"\1", task)
     # a number that starts a path segment ("results/000-DiT-B-4/...") is part of the path
@@ -708,7 +710,7 @@ def bind(
     Returns (bound pairs in parameter order, warnings, total score). Each literal goes to at most one
     parameter and each parameter gets at most one value (a list for ``nargs``).
     """
-    task = plain_numbers(task)
+    task = plain_numbers(task, memory=any({"memory", "mem"} & param_words(p) for p in affordance.params))
     words, lits = task_literals(task)
     clauses = _clauses(task, words)
     # ``**kwargs`` and ``nargs=argparse.REMAINDER`` ("opts": config overrides as KEY VALUE pairs) take no literal
