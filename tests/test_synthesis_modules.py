@@ -180,3 +180,30 @@ def test_options_a_function_of_another_module_adds_to_the_scripts_parser_are_its
     assert {p.name: v for p, v in b.values} == {"--temperature": "0.2", "--model-path": "acme/chat-13b",
                                                 "--max-gpu-memory": "12GiB"}
     assert render(b)[0].startswith("python -m chatkit.serve.cli ")
+
+
+RECS = {
+    "reckit/__init__.py": "",
+    "reckit/model/__init__.py": "",
+    "reckit/model/general/__init__.py": "",
+    "reckit/model/general/bpr.py": "class BPR:\n    \"\"\"Bayesian personalised ranking.\"\"\"\n",
+    "reckit/model/general/lightgcn.py": "class LightGCN:\n    \"\"\"A light graph convolution.\"\"\"\n",
+    "reckit/utils/__init__.py": "",
+    "reckit/utils/logger.py": "class Logger:\n    \"\"\"Logs.\"\"\"\n",
+    "run.py": (
+        "import argparse\n"
+        "p = argparse.ArgumentParser()\n"
+        "p.add_argument('--model', '-m', type=str, default='BPR', help='name of models')\n"
+        "p.add_argument('--dataset', '-d', type=str, default='ml-100k', help='name of datasets')\n"
+        "p.add_argument('--log', type=str, default='info')\n"
+        "args = p.parse_args()\n"
+    ),
+}
+
+
+def test_a_class_of_the_repository_goes_to_the_option_its_package_path_names() -> None:
+    b = synthesize("Train LightGCN on ml-1m.", build_catalog(RECS.items()), output_type="bash")
+    assert b is not None and b.affordance.path == "run.py"
+    assert {p.name: v for p, v in b.values} == {"--model": "LightGCN", "--dataset": "ml-1m"}
+    b = synthesize("Train on ml-1m with the Logger.", build_catalog(RECS.items()), output_type="bash")
+    assert b is not None and "--model" not in {p.name for p, _ in b.values}  # utils/ names no option

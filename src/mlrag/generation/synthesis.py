@@ -701,6 +701,20 @@ def registered_names(registries: Sequence[Affordance]) -> dict[str, frozenset[st
 CONFIG_KEY_NEAR = 1.0
 
 
+def family_names(catalog: Catalog) -> dict[str, frozenset[str]]:
+    """The repository's classes, normalised, with the words of the package path they live in below the package
+    (``recbole/model/general_recommender/lightgcn.py``: model, general, recommender), so that a class
+    named in a task ("train LightGCN") goes to the option those words name (``--model``), as a registry's name
+    does; the classes of a module the catalog calls ``_private`` are left out."""
+    out: dict[str, frozenset[str]] = {}
+    for a in catalog.of_kind("python-api"):
+        *mods, name = a.name.split(".")
+        words = frozenset(_stem(w) for m in mods[1:-1] for w in _split(m))  # not the package's own name
+        if words and name[:1].isupper() and not name.startswith("_") and len(name) >= 3:
+            out.setdefault(_norm(name), words)
+    return out
+
+
 def bind(
     task: str, affordance: Affordance, registered: Mapping[str, AbstractSet[str]] | None = None
 ) -> tuple[list[tuple[Param, str]], list[str], float]:
@@ -1442,7 +1456,7 @@ def rank_candidates(
         entries = here or entries
     folder = wd.rsplit("/", 1)[-1].lower()
     side: _TaskSide | None = None  # the task side of the examples, computed at the first one
-    registered = registered_names(catalog.registries)
+    registered = {**family_names(catalog), **registered_names(catalog.registries)}
     named = {a.path: _file_words(a.path) for a in entries if a.kind == "python-script"}
     for a in entries:
         if a.kind == EXAMPLE:
