@@ -106,6 +106,10 @@ _RUNS_SCRIPT = re.compile(
 )
 
 
+#: A Python module run at the start of a line (``python -m pkg``, ``CUDA_VISIBLE_DEVICES=0 python3 -u -m pkg.cli``).
+RUNS_MODULE = re.compile(rf"^\s*(?:\S+=\S*\s+)*{PYTHON.pattern}\s+(?:-[A-Za-z]+\s+)*-m\s+[A-Za-z_]", re.M)
+
+
 def runs_script(code: str) -> bool:
     """Whether bash ``code`` runs a ``.py``/``.sh`` file or a module (``python -m pkg``).
 

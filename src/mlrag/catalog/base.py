@@ -55,6 +55,10 @@ PARAM_KINDS = (
 )
 
 
+#: ``nargs`` of a parameter that takes the rest of the command line (yacs ``opts``, ``argparse.REMAINDER``).
+REMAINDER_NARGS = frozenset({"argparse.REMAINDER", "REMAINDER", "..."})
+
+
 @dataclass(frozen=True)
 class Param:
     """One parameter of an affordance.

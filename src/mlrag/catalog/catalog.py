@@ -26,7 +26,7 @@ from ..chunking.cli_ast import CliSpec, Values
 from ..chunking.linking import _resolve as resolve_invocation
 from ..chunking.linking import find_invocations
 from ..commands import invocation, runs_file, split_commands
-from .base import Affordance, Catalog, Param, read_catalog, sort_entries, write_catalog
+from .base import REMAINDER_NARGS, Affordance, Catalog, Param, read_catalog, sort_entries, write_catalog
 from .examples import example_affordances
 from .packaging import console_scripts
 from .python_api import api_affordances, is_api_module, module_name, registry_affordances
@@ -296,9 +296,6 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
     return Catalog(sort_entries(placed), skipped=tuple(skipped))
 
 
-_REMAINDER = ("argparse.REMAINDER", "REMAINDER", "...")
-
-
 def _with_config_keys(a: Affordance, keys: Sequence[tuple[str, str | None, str]]) -> Affordance:
     """``a`` with the repository's yacs config keys as ``config-key`` parameters, when it has an ``opts``-like
     parameter that takes the rest of the command line (``nargs=argparse.REMAINDER``: "Modify config options
@@ -306,7 +303,7 @@ def _with_config_keys(a: Affordance, keys: Sequence[tuple[str, str | None, str]]
     bare after the options (a positional ``opts``)."""
     if a.kind not in ("python-script", "python-module", "console-script"):
         return a
-    rest = next((p for p in a.params if p.nargs in _REMAINDER
+    rest = next((p for p in a.params if p.nargs in REMAINDER_NARGS
                  and ("opt" in p.name.lower() or "config" in p.help.lower())), None)  # fmt: skip
     if rest is None:
         return a

@@ -361,6 +361,8 @@ def yacs_keys(trees: Mapping[str, ast.Module]) -> list[tuple[str, str | None, st
     for tree in trees.values():
         roots: set[str] = set()
         for node in ast.walk(tree):
+            if len(out) >= MAX_CONFIG_KEYS:
+                return [(k, d, t) for k, (d, t) in out.items()]
             if not isinstance(node, ast.Assign) or len(node.targets) != 1:
                 continue
             target, value = node.targets[0], node.value
@@ -379,8 +381,6 @@ def yacs_keys(trees: Mapping[str, ast.Module]) -> list[tuple[str, str | None, st
                 out.setdefault(".".join(parts[1:]), (None, "str"))
             else:
                 out.setdefault(".".join(parts[1:]), (None if val is None else str(val), _yaml_type(val)))
-            if len(out) >= MAX_CONFIG_KEYS:
-                break
     return [(k, d, t) for k, (d, t) in out.items()]
 
 

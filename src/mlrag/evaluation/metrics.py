@@ -33,7 +33,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from ..commands import GENERIC_WORDS
+from ..commands import GENERIC_WORDS, RUNS_MODULE
 from ..types import Check
 
 NGRAM = 8
@@ -182,10 +182,7 @@ def argument_check(code: str, arguments: Mapping[str, str]) -> bool:
     return all(str(v).lower() in low for v in arguments.values())
 
 
-#: A ``.sh``/``.py`` file run, or a module run by Python (``python -m baselines.run``, ``python3 -u -m lm_eval``):
-#: a gold command may run a module, and then it must pass its own type check.
-_RUNS_FILE = re.compile(r"\.(?:sh|py)(?:[ \t]|$)|^\s*(?:\w+=\S*\s+)*python[\d.]*\s+(?:-[A-Za-z]+\s+)*-m\s+[A-Za-z_]",
-                        re.MULTILINE)  # fmt: skip
+_RUNS_FILE = re.compile(r"\.(?:sh|py)(?:[ \t]|$)", re.MULTILINE)
 
 
 def runs_file(code: str, strict: bool = False) -> bool:
@@ -193,7 +190,8 @@ def runs_file(code: str, strict: bool = False) -> bool:
     ``".py "`` test, which a module never passes)."""
     if strict:
         return ".sh " in code or ".py " in code
-    return _RUNS_FILE.search(code) is not None
+    # a module run is one too (``python -m baselines.run``): gold commands that run modules pass their own check
+    return _RUNS_FILE.search(code) is not None or RUNS_MODULE.search(code) is not None
 
 
 def type_check(code: str, output_type: str, strict: bool = False) -> bool:

@@ -32,7 +32,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
-from ..catalog.base import Affordance, Catalog, Param
+from ..catalog.base import REMAINDER_NARGS, Affordance, Catalog, Param
 from ..catalog.examples import fill_slots
 from ..commands import LAUNCHER_REQUESTS, LAUNCHER_SUBCOMMANDS, PYTHON
 from ..types import Hit
@@ -513,7 +513,7 @@ def glossary_choice(p: Param, words: Sequence[str]) -> tuple[str, int, float] | 
     gloss = help_glossary(p.help)
     if not gloss:
         return None
-    at = {}
+    at: dict[str, int] = {}
     for i, w in enumerate(words):
         at.setdefault(_stem(w), i)
     scored = []
@@ -683,7 +683,6 @@ def exact_names(p: Param) -> set[str]:
 
 
 _KEY_VALUE = re.compile(r"\bkey[\s-]*value\b|\bkey=value\b", re.I)
-_REMAINDER = frozenset({"argparse.REMAINDER", "REMAINDER", "..."})
 
 
 def registered_names(registries: Sequence[Affordance]) -> dict[str, frozenset[str]]:
@@ -730,7 +729,7 @@ def bind(
     # ``**kwargs`` and ``nargs=argparse.REMAINDER`` ("opts": config overrides as KEY VALUE pairs) take no literal
     # nor do options the launcher sets (--local_rank) or that take KEY VALUE pairs (yacs "--opts")
     params = [p for p in affordance.params
-              if not (p.kind == "kwarg" and p.name.startswith("**")) and p.nargs not in _REMAINDER
+              if not (p.kind == "kwarg" and p.name.startswith("**")) and p.nargs not in REMAINDER_NARGS
               and _norm(p.name) != "localrank"
               and not _KEY_VALUE.search(p.help)]  # fmt: skip
     spelled = set().union(*(exact_names(p) for p in params)) if params else set()
