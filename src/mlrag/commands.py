@@ -124,6 +124,8 @@ def runs_script(code: str) -> bool:
 _SEPARATORS = {";", "&", "&&", "|", "||", "(", ")", ";;", "|&"}
 _REDIRECTS = {">", ">>", "<", "2>", "&>", "2>&1", ">&"}
 _FD_REDIRECT = re.compile(r"(?<![^\s;&|(])\d+(?=[<>])")
+#: A documentation placeholder (``python main.py ucf101 RGB <train_list> <val_list>``), not two redirections.
+_ANGLE_PLACEHOLDER = re.compile(r"(?<![^\s=])<([\w./:@+-]+)>(?=[\s;&|]|$)")
 
 
 def split_commands(code: str) -> list[list[str]]:
@@ -131,11 +133,14 @@ def split_commands(code: str) -> list[list[str]]:
 
     >>> split_commands("cd a && python x.py > log.txt 2>&1  # run")
     [['cd', 'a'], ['python', 'x.py']]
+    >>> split_commands("python main.py <train_list> <val_list> --arch X")  # placeholders, not redirections
+    [['python', 'main.py', '<train_list>', '<val_list>', '--arch', 'X']]
     """
     code = re.sub(r"\\[ \t]*\r?\n", " ", code)
     commands: list[list[str]] = []
     for line in code.splitlines():
         line = _FD_REDIRECT.sub("", line)  # ``2>&1``, ``2> err``: the descriptor is no argument
+        line = _ANGLE_PLACEHOLDER.sub(r"'<\1>'", line)
         lex = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>")
         lex.whitespace_split = True
         try:

@@ -27,7 +27,7 @@ from typing import Any
 #: ``pkg/mod.py``, which then runs so (as a package's ``__main__.py`` always does); 16: yacs config keys
 #: (``config-key`` parameters) for scripts that take ``opts``; 17: options a function of another module adds
 #: to a script's parser (``add_model_args(parser)``).
-CATALOG_VERSION = 17
+CATALOG_VERSION = 18
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (

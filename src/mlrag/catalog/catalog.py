@@ -129,6 +129,42 @@ def load_catalog_or_build(path: Path, root: Path, files: Sequence[Any]) -> Catal
     return catalog
 
 
+# The Python 2 statements that old research scripts still hold (``print "epoch", i``, ``except IOError, e:``,
+# ``raise ValueError, "bad"``) and keyword arguments named ``async`` (``.cuda(async=True)``, PyTorch before 0.4),
+# each rewritten on its own line so that line numbers stay. Written here because the
+# standard library's converter (lib2to3) is gone from Python 3.13 and a script only needs to parse, not to run.
+_PY2_PRINT = re.compile(r"^(\s*)print(?![\w(])\s*(?!=)(.*?)\s*,?\s*$")
+_PY2_PRINT_TO = re.compile(r"^>>\s*([\w.]+)\s*,\s*(.*)$")
+_PY2_EXCEPT = re.compile(r"^(\s*except\s+)(\([^)]*\)|[\w.]+)\s*,\s*(\w+)\s*:")
+_PY2_RAISE = re.compile(r"^(\s*raise\s+[\w.]+)\s*,\s*(.+?)\s*$")
+_ASYNC_KEYWORD = re.compile(r"(?<=[(,])(\s*)async(?=\s*=[^=])")
+
+
+def python2_as_3(text: str) -> str:
+    """``text`` with its Python 2 print, except and raise statements and its ``async=`` keyword arguments
+    written as Python 3 parses them.
+
+    Example:
+        >>> print(python2_as_3("print 'loss', x\\nexcept IOError, e:\\nprint >>f, 'a'\\nraise KeyError, 'k'\\nx.cuda(async=True)"))
+        print('loss', x)
+        except IOError as e:
+        print('a', file=f)
+        raise KeyError('k')
+        x.cuda(async_=True)
+    """
+    out = []
+    for line in text.expandtabs(8).split("\n"):
+        if (m := _PY2_PRINT.match(line)) is not None:
+            to = _PY2_PRINT_TO.match(m.group(2))
+            line = f"{m.group(1)}print({to.group(2)}, file={to.group(1)})" if to else f"{m.group(1)}print({m.group(2)})"
+        elif (m := _PY2_EXCEPT.match(line)) is not None:
+            line = f"{m.group(1)}{m.group(2)} as {m.group(3)}:{line[m.end():]}"
+        elif (m := _PY2_RAISE.match(line)) is not None:
+            line = f"{m.group(1)}({m.group(2)})"
+        out.append(_ASYNC_KEYWORD.sub(r"\1async_", line))
+    return "\n".join(out)
+
+
 def _parse(path: str, text: str, skipped: list[str]) -> ast.Module | None:
     if len(text) > MAX_SOURCE_CHARS:
         skipped.append(f"{path}: larger than {MAX_SOURCE_CHARS} characters")
@@ -136,6 +172,12 @@ def _parse(path: str, text: str, skipped: list[str]) -> ast.Module | None:
     try:
         return ast.parse(text)
     except SyntaxError as e:
+        try:
+            tree = ast.parse(python2_as_3(text))  # an old script's Python 2 statements
+            log.info("affordances: %s read as Python 2", path)
+            return tree
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            pass
         skipped.append(f"{path}: syntax error at line {e.lineno}")
     except (ValueError, RecursionError, MemoryError) as e:
         skipped.append(f"{path}: cannot parse ({type(e).__name__})")
@@ -290,10 +332,54 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
     if any("CN()" in t or "CfgNode(" in t for p, t in src.items() if p.endswith(".py")):
         keys = yacs_keys(trees)
         entries = [_with_config_keys(a, keys) for a in entries] if keys else entries
+    if any(a.kind == "registry" for a in entries):
+        entries = _with_table_choices(entries, trees, names)
     placed = _place(entries, src)
     helpers = _option_modules(trees, specs, src)
     placed = [a for a in placed if not (a.kind == "python-script" and a.path in helpers and not a.invoked_by)]
     return Catalog(sort_entries(placed), skipped=tuple(skipped))
+
+
+def _table_lookups(tree: ast.Module) -> dict[str, str]:
+    """The options a script looks up in a name table: ``CONFIGS[args.vit_name]`` or ``MODELS.get(args.arch)``
+    gives ``{"vit_name": "CONFIGS", "arch": "MODELS"}`` (the attribute read, the table's local name)."""
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                and isinstance(node.slice, ast.Attribute) and isinstance(node.slice.value, ast.Name):
+            out.setdefault(node.slice.attr, node.value.id)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                and isinstance(node.func.value, ast.Name) and node.args and isinstance(node.args[0], ast.Attribute) \
+                and isinstance(node.args[0].value, ast.Name):
+            out.setdefault(node.args[0].attr, node.func.value.id)
+    return out
+
+
+def _with_table_choices(entries: list[Affordance], trees: dict[str, ast.Module], names: set[str]) -> list[Affordance]:
+    """Scripts whose options index a name table of the repository (``CONFIGS_ViT_seg[args.vit_name]``, the table
+    imported as ``from networks.vit_seg_modeling import CONFIGS as CONFIGS_ViT_seg``) take that table's names
+    as the option's choices: any other value fails the lookup."""
+    tables = {(a.path, a.name.rsplit(".", 1)[-1]): a.values for a in entries if a.kind == "registry" and a.values}
+    out = []
+    for a in entries:
+        tree = trees.get(a.path) if a.kind in ("python-script", "python-module") else None
+        if tree is None or not a.params or not (lookups := _table_lookups(tree)):
+            out.append(a)
+            continue
+        local = {t: v for (path, t), v in tables.items() if path == a.path}
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                rel = node.module.replace(".", "/") + ".py"
+                homes = [x for x in (posixpath.join(posixpath.dirname(a.path), rel), rel) if x in names]
+                for alias in node.names:
+                    got = next((tables[(h, alias.name)] for h in homes if (h, alias.name) in tables), None)
+                    if got is not None:
+                        local[alias.asname or alias.name] = got
+        params = tuple(replace(p, choices=local[lookups[p.dest]]) if p.dest in lookups and lookups[p.dest] in local
+                       and p.choices is None and not p.is_flag and len(local[lookups[p.dest]]) >= 2 else p
+                       for p in a.params)  # fmt: skip
+        out.append(replace(a, params=params) if params != a.params else a)
+    return out
 
 
 def _with_config_keys(a: Affordance, keys: Sequence[tuple[str, str | None, str]]) -> Affordance:

@@ -85,6 +85,38 @@ def _signature(fn: ast.FunctionDef | ast.AsyncFunctionDef, drop_self: bool) -> t
     return f"{fn.name}({', '.join(parts)})", tuple(params)
 
 
+#: Longest parameter description kept from a docstring (its list of options fits; a tutorial does not).
+MAX_PARAM_HELP = 300
+
+
+def param_docs(*nodes: ast.AST | None) -> dict[str, str]:
+    """Each parameter's description in the docstrings of ``nodes`` (a function's, then its class's), read by
+    ``docstring_parser`` (Google, NumPy, reST and Epydoc styles): ``{"model_name": "Model for face recognition.
+    Options: VGG-Face, Facenet, ..."}``; ``{}`` where a docstring says nothing of them or does not parse."""
+    import docstring_parser  # only when an API is read: ``import mlrag`` stays cheap
+
+    out: dict[str, str] = {}
+    for node in nodes:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        doc = ast.get_docstring(node, clean=True)
+        if not doc or not re.search(r"\bargs\b|\bparam|\bparameters\b|\barguments\b|@param\b", doc, re.I):
+            continue
+        try:
+            parsed = docstring_parser.parse(doc)
+        except (docstring_parser.ParseError, ValueError, IndexError, AttributeError):
+            continue
+        for p in parsed.params:
+            if p.arg_name and p.description and p.arg_name not in out:
+                out[p.arg_name.lstrip("*")] = " ".join(p.description.split())[:MAX_PARAM_HELP]
+    return out
+
+
+def _documented(params: tuple[Param, ...], *nodes: ast.AST | None) -> tuple[Param, ...]:
+    docs = param_docs(*nodes) if params else {}
+    return tuple(replace(p, help=docs[p.dest]) if p.dest in docs and not p.help else p for p in params)
+
+
 def _param(arg: ast.arg, default: ast.expr | None) -> Param:
     ann = ast.unparse(arg.annotation) if arg.annotation is not None else None
     return Param(
@@ -116,21 +148,20 @@ def api_affordances(path: str, tree: ast.Module, sources: set[str] | None = None
             break
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
             sig, params = _signature(node, drop_self=False)
-            out.append(_api(path, mod, node.name, node, sig, params, _doc(node)))
+            out.append(_api(path, mod, node.name, node, sig, _documented(params, node), _doc(node)))
         elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
             init = next((b for b in node.body if isinstance(b, ast.FunctionDef) and b.name == "__init__"), None)
             sig, params = _signature(init, drop_self=True) if init else (f"{node.name}()", ())
             sig = node.name + sig[len("__init__") :] if init else sig
-            out.append(_api(path, mod, node.name, node, sig, params, _doc(node)))
+            out.append(_api(path, mod, node.name, node, sig, _documented(params, init, node), _doc(node)))
             for b in node.body:
                 if not isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef)) or b.name not in ALT_CONSTRUCTORS:
                     continue
                 decos = {dotted_name(d) for d in b.decorator_list}
                 if decos & {"classmethod", "staticmethod"}:
                     s, ps = _signature(b, drop_self="classmethod" in decos)
-                    out.append(
-                        _api(path, mod, f"{node.name}.{b.name}", b, f"{node.name}.{s}", ps, _doc(b) or _doc(node))
-                    )
+                    out.append(_api(path, mod, f"{node.name}.{b.name}", b, f"{node.name}.{s}", _documented(ps, b),
+                                    _doc(b) or _doc(node)))  # fmt: skip
     return out
 
 

@@ -69,7 +69,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "dim": ("dimension", "size"),
     "lamb": ("lambda",),
     "ckpt": ("checkpoint",),
-    "img": ("image", "px", "pixel"),
+    "img": ("image", "px", "pixel", "resolution"),
     "seq": ("sequence",),
     "len": ("length",),
     "out": ("output",),
@@ -158,6 +158,7 @@ class Binding:
     score: float = 0.0
     candidates: tuple[str, ...] = field(default=(), compare=False)
     launcher: str = ""  # what runs a Python script instead of python (a distributed launcher and its options)
+    env: tuple[tuple[str, str], ...] = ()  # variables set before the command (CUDA_VISIBLE_DEVICES=1)
 
 
 def _split(name: str) -> list[str]:
@@ -259,6 +260,10 @@ def plain_numbers(task: str, memory: bool = False) -> str:
 _CONTRACTED = {"m": "am", "re": "are", "ve": "have", "ll": "will", "d": "would"}
 
 
+#: A model named with its patch size or scale after a slash ("ViT-B/16", "DiT-XL/2", "R50+ViT-B/16").
+_MODEL_SLASH = re.compile(r"[A-Za-z][\w+]*(?:-[\w+]+)*-[A-Za-z]+\d*/\d{1,3}")
+
+
 def task_literals(task: str) -> tuple[list[str], list[Literal]]:
     """The task's words (for proximity) and the literals in it, in order (``task`` as ``plain_numbers`` gives it)."""
     words = words_of(task)
@@ -274,6 +279,8 @@ def task_literals(task: str) -> tuple[list[str], list[Literal]]:
             continue
         if _NUMBER.fullmatch(w):
             lits.append(Literal(w, "number", i))
+        elif _MODEL_SLASH.fullmatch(w):
+            lits.append(Literal(w, "word", i))  # "ViT-B/16", "DiT-XL/2": a model's name, not a folder
         elif "/" in w or _FILE.search(w):
             lits.append(Literal(w, "path", i))  # URLs too: a hub or download address is given where a path is
         elif _folder_named(words, i):
@@ -331,7 +338,7 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
 
     Tries n-grams of 1..3 task words: exact after normalisation ("Citeseer" ~ ``citeseer``, "resnet 50" ~
     ``resnet50``), then word-set matches where a task word abbreviates a choice part ("large tagger" ~
-    ``tagger-l``), then close spellings (difflib ratio >= 0.85), then language names for their codes ("German" ~
+    ``tagger-l``; above a one-word exact match it contains), then close spellings (difflib ratio >= 0.85), then language names for their codes ("German" ~
     ``de-de``).
     """
     best: tuple[str, int, float] | None = None
@@ -360,7 +367,7 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
                                 break
                             used.add(hit)
                         if ok:
-                            cand = (c, i, 0.8)
+                            cand = (c, i, 0.995 + 0.01 * n)  # every part said: "L2-normalised euclidean" is euclidean_l2, not euclidean
                             break
                 if cand is None and n == 1 and len(key) >= 4:
                     close = difflib.get_close_matches(key, list(normed), n=1, cutoff=0.85)
@@ -468,13 +475,22 @@ _BAR_LIST = re.compile(
     r"|(?<=[(\[])\s*\w[\w./-]*(?:[ \t]*\|[ \t]*\w[\w./-]*)+(?=\s*[)\]])"  # two are a list in brackets: (a | b)
 )
 _PAREN_LIST = re.compile(r"\(\s*(\w[\w./-]*(?:\s*,\s*\w[\w./-]*){2,})\s*(?:[;,]?\s*default\b[^()]*)?\)", re.I)
+#: Names after "Options:" joined by commas, "and" or "or", up to a bracket or the sentence's end ("Options:
+#: VGG-Face, Facenet, ArcFace and SFace (default is VGG-Face).").
+_NAMED_LIST = re.compile(
+    r"\b(?:options?|choices?|one of|supported|available)\s*(?:are|is|include)?\s*:\s*"
+    r"((?:[\w./+-]+\s*(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)){1,40}[\w./+-]*\w)", re.I)
+#: Names that end the help, joined by "or" ("random or pre_trained", "split type, user or sample") or after a colon
+#: ("choose a model: TextCNN, TextRNN, DPCNN").
+_OR_LIST = re.compile(r"(?:^|[,:;]\s*)(\w[\w./-]*(?:\s*,\s*\w[\w./-]*)*,?\s+or\s+\w[\w./-]*)\s*\.?\s*$", re.I)
+_COLON_LIST = re.compile(r":\s*(\w[\w./-]*(?:\s*,\s*\w[\w./-]*){2,})\s*\.?\s*$")
 
 
 @functools.lru_cache(maxsize=8192)
 def help_choices(p: Param) -> tuple[str, ...]:
     """The values an option's help lists, as the help spells them ("task name, options:[long_term_forecast,
-    classification]", "either 'music' or 'text'", "cifar10 | lsun | mnist", "(RNN_TANH, LSTM, GRU)"): a hint,
-    not a rule (such lists are often incomplete)."""
+    classification]", "either 'music' or 'text'", "cifar10 | lsun | mnist", "(RNN_TANH, LSTM, GRU)", "random or
+    pre_trained"): a hint, not a rule (such lists are often incomplete)."""
     m = _HELP_OPTIONS.search(p.help)
     if m is not None:
         got = [x.split(":")[0] for x in re.split(r"[,;|]", m.group(1))]
@@ -484,6 +500,10 @@ def help_choices(p: Param) -> tuple[str, ...]:
         got = b.group(0).split("|")
     elif (c := _PAREN_LIST.search(p.help)) is not None:
         got = c.group(1).split(",")
+    elif (o := _NAMED_LIST.search(p.help) or _OR_LIST.search(p.help) or _COLON_LIST.search(p.help)) is not None:
+        got = re.split(r"\s*,\s*or\s+|\s+or\s+|\s*,\s*", o.group(1))
+        if any(x.lower() in _FILLER for x in got):
+            return ()  # "whether to resume or not": words, not names
     else:
         return ()
     # a pattern ("'gpt2*'") is no value
@@ -545,8 +565,9 @@ def _fits(p: Param, lit: Literal) -> bool:
         if takes_path(p):
             return False
         return t in ("int", "float", "str", "none") or "int" in t or "float" in t or "num" in t
-    if t in ("int", "float") or "int" in t and "str" not in t:
-        return False
+    if t in ("int", "float") or "int" in t and "str" not in t \
+            or re.fullmatch(r"(?:(?:typing\.)?optional\[)?float\]?(?:\s*\|\s*none)?", t):
+        return False  # (``Optional[float]``: no file either)
     # a path is no English word ("Additionally", "image") and no sentence
     word = lit.kind == "word" and not re.search(r"[0-9_\-./]", lit.text)  # "LLFF", "ImageNet": names, not folders
     if takes_path(p) and (word or lit.kind == "quoted" and " " in lit.text):
@@ -677,8 +698,10 @@ def _inflected(word: str, names: AbstractSet[str]) -> str | None:
 
 
 def exact_names(p: Param) -> set[str]:
-    """The option's own spellings, normalised (``--pool_ratio`` -> ``poolratio``), as a task may write them."""
-    out = {_norm(s) for s in (*p.spellings, p.dest) if len(_norm(s)) >= 3}
+    """The option's own spellings, normalised (``--pool_ratio`` -> ``poolratio``), as a task may write them; a
+    two-letter one too ("lr 0.001" for ``--lr``), unless it is an English word ("do", "go", "up")."""
+    out = {n for s in (*p.spellings, p.dest) if len(n := _norm(s)) >= 3
+           or len(n) == 2 and n.isalpha() and n not in _FILLER and n not in ("no", "ok", "oh", "hi", "id")}
     return out
 
 
@@ -751,11 +774,14 @@ def bind(
     lits = [lit for lit in lits if not (lit.kind == "word" and lit.pos in naming)]
     # a name the task turns down ("SWAGAN instead of StyleGAN2", "rather than LSTM") and a word that with its
     # neighbour spells an option ("Batch size": --batch_size) are no values
+    lits = [lit for lit in lits if not (lit.kind == "number" and _declined(words, lit.pos))]  # "rather than 25"
     lits = [lit for lit in lits if not (lit.kind == "word" and (_declined(words, lit.pos) or any(
         _norm(a + b) in spelled for a, b in ((words[lit.pos - 1] if lit.pos else "", lit.text),
                                              (lit.text, words[lit.pos + 1] if lit.pos + 1 < len(words) else ""))
         if a and b)))]
     cands: list[tuple[float, int, int, str]] = []  # (score, literal index, param index, value)
+    percent = {li for li, lit in enumerate(lits) if lit.kind == "number" and re.match(
+        r"\s*(?:%|percent\b)", task[_offset(task, words, lit.pos) + len(lit.text):])}  # fmt: skip
     every_name = set().union(*(param_words(p) for p in params)) if params else set()
     values_at = {lit.pos for lit in lits if lit.kind != "word"}
     named_clauses = {clauses[j] for j, w in enumerate(words) if _parts(w) & every_name or _norm(w) in spelled}
@@ -795,6 +821,10 @@ def bind(
                     takes_path(p) or names & _OUTPUT_WORDS)):  # fmt: skip
                 continue  # hundreds of keys: a name goes to an option, a path to a key for one (MODEL_FILE)
             key = _norm(lit.text)
+            if lit.kind == "word" and key not in listed[pi]:
+                # "randomly initialized" for the help's "random or pre_trained"
+                key = next((v for v in listed[pi] if len(v) >= 4 and key.startswith(v)
+                            and key[len(v):] in ("ly", "s", "es", "d", "ed", "ally")), key)  # fmt: skip
             if key in registered and takes_path(p):
                 continue  # a registered name ("DiT-B/4") is no folder, though it has a "/"
             if lit.kind == "word" and key not in listed[pi] and any(key in other for other in listed):
@@ -811,6 +841,13 @@ def bind(
                 near += 0.5  # its extension names it: seqs.fasta for fasta_file, a .csv for "manifest (csv)"
             elif lit.kind == "path" and any(_ext(lit.text) in exts and names & kind for kind, exts in _MEDIA):
                 near += 0.5  # its kind names it: traffic.mp4 for --video-input, face.png for --image
+            if lit.kind == "path" and p.default and _extends(lit.text, p.default):
+                near += 1.0  # ../predictions/r50 for --test_save_dir (default ../predictions): where it writes
+            as_fraction = li in percent and fractional(p)
+            if as_fraction and names & _FRACTION_WORDS:
+                near += 0.5  # "20% of the target data": --holdout_fraction 0.2
+            elif lit.kind == "number" and names & _FRACTION_WORDS and fractional(p) and float(lit.text) > 1:
+                continue  # "the 4th environment" is no fraction
             if lit.kind in ("path", "quoted") and _ext(lit.text) in _WEIGHTS:
                 # a weights file goes to the option that loads one (--ckpt, --load_path), not to any --file_path;
                 # less to one that only says "model" (--model takes a name as often)
@@ -870,15 +907,19 @@ def bind(
                 bonus = 1.0
             if plain:  # an English-looking word is a value only right next to the option's name
                 near *= 0.6
-            value = value_as or lit.text
+            value = value_as or (_percent_as_fraction(lit.text) if as_fraction else lit.text)
             if key in listed[pi]:
                 near += 1.0  # the help lists it, and as the help spells it the script takes it ("CIFAR-10": cifar10)
                 if lit.kind == "word":  # not a pattern the help writes ("'gpt2*'"): the task's own name then
                     value = next((v for v in help_choices(p) if _norm(v) == key and re.fullmatch(r"[\w.-]+", v)),
                                  doc_names[p.name].get(key, value))  # fmt: skip
+                    value = _longer_choice(words, lit.pos, help_choices(p)) or value
 
             if lit.kind == "number" and (p.nargs in ("+", "*") or (p.nargs or "").isdigit()):
-                value = " ".join(_number_run(lits, li, p.nargs))
+                run = _number_run(lits, li, p.nargs, task, words)
+                value = " ".join(run)
+                if len(run) > 1 and p.nargs in ("+", "*"):
+                    near += 0.5  # "decayed at epochs 30 and 60": a list of numbers for the option that takes one
             elif lit.kind == "path" and p.nargs in ("+", "*") and not any(c in lit.text for c in " '\""):
                 value = " ".join(_path_run(lits, li))  # "face1.png and face2.png" for files given as a list
             cands.append((near + bonus, li, pi, value))
@@ -1093,13 +1134,15 @@ def written_as(name: str, known: Iterable[str]) -> str | None:
     if len(pieces) == 1 and name.isalpha() and name != name.lower():
         # one word where the option's names are lower-case words: "KITTI" beside ``sintel`` is ``kitti``
         return name.lower() if any(k.isalpha() and k == k.lower() for k in known) else None
-    if len(pieces) < 2 or not pieces[0].isalpha() or len(pieces[0]) < 2:
+    if len(pieces) < 2 or not pieces[0].isalpha():
         return None
     for k in known:
         kp, ksep = _pieces(k)
         if len(kp) != len(pieces) or kp[0].lower() != pieces[0].lower() or any(
                 a.isdigit() != b.replace(".", "").isdigit() for a, b in zip(kp, pieces)):  # fmt: skip
             continue
+        if len(pieces[0]) < 2 and [x.lower() for x in kp] != [x.lower() for x in pieces]:
+            continue  # "R50+ViT-B/16" is ``R50-ViT-B_16``, piece for piece; one letter says too little otherwise
         out = []
         for a, b in zip(kp, pieces):
             if a.isalpha() and a.lower() in SIZES.values() and b.lower() in SIZES:
@@ -1147,11 +1190,19 @@ def _unsaid(p: Param, stems: AbstractSet[str]) -> int:
                and not set(ABBREVIATIONS.get(w, ())) & stems)  # fmt: skip
 
 
+_DECLINED_FILLER = frozenset({"the", "a", "an", "plain", "default", "usual", "standard", "stock", "every", "its"})
+
+
 def _declined(words: Sequence[str], pos: int) -> bool:
-    """Whether the task turns down the word at ``pos``: "instead of X", "rather than X", "not X", "plain X"."""
-    before = [w.lower() for w in words[max(0, pos - 3) : pos]]
-    return before[-2:] == ["instead", "of"] or before[-2:] == ["rather", "than"] or before[-1:] == ["not"] or (
-        len(before) >= 3 and before[-3:-1] == ["instead", "of"] and before[-1] in ("the", "a", "plain", "default"))
+    """Whether the task turns down the word at ``pos``: "instead of X", "rather than X", "not X", "instead of the
+    default X", "instead of every 5"."""
+    before = [w.lower() for w in words[max(0, pos - 4) : pos]]
+    if before[-1:] == ["not"]:
+        return True
+    k = len(before)
+    while k and before[k - 1] in _DECLINED_FILLER:
+        k -= 1
+    return k >= 2 and before[k - 2 : k] in (["instead", "of"], ["rather", "than"])
 
 
 def _help_said(help_: str, words: Sequence[str]) -> bool:
@@ -1185,14 +1236,20 @@ def _sentence_start(task: str, words: Sequence[str], pos: int) -> bool:
     return not before or before[-1] in ".!?:\n\"'"
 
 
-def _number_run(lits: Sequence[Literal], li: int, nargs: str | None) -> list[str]:
+def _number_run(lits: Sequence[Literal], li: int, nargs: str | None, task: str = "",
+                words: Sequence[str] = ()) -> list[str]:  # fmt: skip
     """The numbers from ``lits[li]`` on that stand together in the task ("0 0.5", "0 and 0.5", "640 by 640"),
-    for ``nargs``: each within two words of the one before."""
+    for ``nargs``: each within two words of the one before. After a comma, a number with its own unit is a
+    value of its own ("decayed at 30 and 60, 80 epochs")."""
     limit = int(nargs) if nargs and nargs.isdigit() else 8
     out = [lits[li].text]
     prev = lits[li].pos
     for lit in lits[li + 1 :]:
         if lit.kind != "number" or lit.pos - prev > 2 or len(out) >= limit:
+            break
+        if words and lit.pos + 1 < len(words) and words[lit.pos + 1].lower() not in _FILLER \
+                and not _NUMBER.fullmatch(words[lit.pos + 1]) \
+                and "," in task[_offset(task, list(words), prev) : _offset(task, list(words), lit.pos)]:
             break
         out.append(lit.text)
         prev = lit.pos
@@ -1209,6 +1266,54 @@ def _path_run(lits: Sequence[Literal], li: int) -> list[str]:
         out.append(lit.text)
         prev = lit.pos
     return out
+
+
+_FRACTION_WORDS = frozenset({"frac", "fraction", "ratio", "portion", "proportion", "percent", "percentage", "pct",
+                             "prob", "probability", "share"})
+
+
+def fractional(p: Param) -> bool:
+    """Whether ``p`` takes a fraction (a float whose default lies in [0, 1], or one named ``--frac``): a
+    task's "20%" is 0.2 there. An option named in percent (``--percent``) takes 20 as it is."""
+    words = {w.lower() for w in _split(p.dest or p.name)}
+    if words & {"percent", "percentage", "pct"} or p.type not in (None, "float"):
+        return False
+    try:
+        return 0.0 <= float((p.default or "").strip("'\"")) <= 1.0 if p.default else bool(words & _FRACTION_WORDS)
+    except ValueError:
+        return False
+
+
+def _percent_as_fraction(number: str) -> str:
+    """``"20"`` -> ``"0.2"``, ``"12.5"`` -> ``"0.125"``: a percentage as the fraction an option takes."""
+    return f"{float(number) / 100:.6g}"
+
+
+def _longer_choice(words: Sequence[str], pos: int, choices: Sequence[str]) -> str | None:
+    """A listed name of several parts that the words beside ``pos`` say in full ("L2-normalised euclidean" ->
+    ``euclidean_l2`` beside ``euclidean``), or None."""
+    here = words[pos].lower()
+    near = [w.lower() for w in (*words[max(0, pos - 2) : pos], *words[pos + 1 : pos + 3])]
+    for c in choices:
+        parts = [x.lower() for x in _split(c)]
+        if len(parts) < 2 or here not in parts:
+            continue
+        rest = list(parts)
+        rest.remove(here)
+        if all(any(w == x or len(x) >= 2 and w.startswith(x) for w in near) for x in rest):
+            return c
+    return None
+
+
+def _extends(path: str, default: str) -> bool:
+    """Whether ``path`` lies in or beside the option's default folder (``../predictions/r50`` for
+    ``../predictions``, ``./output/run2`` for ``./output/run1``), a folder given, not a file name."""
+    d = default.strip("'\" ").rstrip("/")
+    p = path.rstrip("/")
+    if len(d) < 3 or "/" not in p or d == ".." or not re.search(r"[A-Za-z]", d):
+        return False
+    parent = posixpath.dirname(d)
+    return p.startswith(d + "/") or bool(parent) and parent not in (".", "..", "/") and posixpath.dirname(p) == parent
 
 
 def _file_words(path: str) -> frozenset[str]:
@@ -1428,6 +1533,36 @@ def example_values(
 
 #: What an entry the documentation runs (one with ``usage``) is worth over one it never shows.
 DOCUMENTED = 1.0
+#: Score for a script whose file name says the task's purpose (train.py for "fine-tune ...", test.py for "run
+#: inference ..."), taken off one that says the other purpose.
+ROLE = 1.0
+#: Purposes a task states by its verbs, and the file-name words of the scripts that serve each. "trained" and
+#: "pretrained" describe a model, not the job.
+_TASK_ROLES = {
+    "train": frozenset({"train", "training", "finetune", "finetuning", "fine", "retrain", "pretraining"}),
+    "apply": frozenset({"evaluate", "evaluation", "eval", "test", "testing", "inference", "infer", "predict",
+                        "prediction", "predictions", "demo", "score", "benchmark"}),
+}
+_FILE_ROLES = {
+    "train": frozenset({"train", "training", "finetune", "pretrain", "trainer"}),
+    "apply": frozenset({"test", "eval", "evaluate", "evaluation", "inference", "infer", "predict", "demo",
+                        "val", "validate", "valid"}),
+}
+
+
+def task_roles(task: str) -> set[str]:
+    """The purposes the task's words state: ``{"train"}`` for "Fine-tune Donut on ...", ``{"apply"}`` for "Run
+    inference ...", both or neither."""
+    words = {w.lower() for w in words_of(task)} | {_norm(w) for w in re.findall(r"\w+-\w+", task)}
+    if "fine" in words and "finetune" not in words and not re.search(r"\bfine[\s-]*tun", task, re.I):
+        words.discard("fine")
+    return {role for role, said in _TASK_ROLES.items() if words & said}
+
+
+def file_roles(path: str) -> set[str]:
+    """The purposes a script's file name says (``tools/train_net.py``: train; ``test_models.py``: apply)."""
+    words = {w.lower() for w in _split(posixpath.splitext(posixpath.basename(path))[0])}
+    return {role for role, named in _FILE_ROLES.items() if words & named}
 
 
 def rank_candidates(
@@ -1457,6 +1592,7 @@ def rank_candidates(
     side: _TaskSide | None = None  # the task side of the examples, computed at the first one
     registered = {**family_names(catalog), **registered_names(catalog.registries)}
     named = {a.path: _file_words(a.path) for a in entries if a.kind == "python-script"}
+    roles = task_roles(task)
     for a in entries:
         if a.kind == EXAMPLE:
             head, code = example_words(a)
@@ -1485,6 +1621,9 @@ def rank_candidates(
             score += 1.0
         if a.usage:
             score += DOCUMENTED  # the README shows how to run it: gail/run_mujoco.py is an example, run.py the tool
+        if len(roles) == 1 and a.kind in ("python-script", "shell-script", "python-module") \
+                and (own := file_roles(a.path)):
+            score += ROLE if roles <= own else -ROLE if not own & roles else 0.0  # "Fine-tune ...": train.py
         if wd and (a.path.startswith(wd + "/") or a.workdir == wd):
             score += 3.0
         if a.subcommand and _stem(a.subcommand) in tw:
@@ -1496,6 +1635,8 @@ def rank_candidates(
         score -= 1.0 * sum(1 for w in warns if " is required by " in w)
         if not a.params and a.kind == "python-script":
             score -= 0.5
+        if re.match(r"\W*deprecated\b", a.summary, re.I):
+            score -= 2.0  # "Deprecated face detection function. Use extract_faces": the function it names instead
         if a.kind == "python-script":
             # twin scripts (inference.py, inference_video.py): the longer name's own words must be said
             mine = named.get(a.path, frozenset())
@@ -1546,6 +1687,47 @@ def launcher_of(task: str) -> tuple[str, str]:
 
 
 _ONE_GPU = re.compile(r"\b(?:one|a single|single|1)\s+gpu\b", re.I)
+#: The devices a task runs on: "on GPU 1", "GPUs 0,1,2,3", "two GPUs (ids 0 and 1)", "device 2", "cuda:0". A count
+#: before the word ("4 GPUs") is the launcher's (``_NPROC``), and an amount after it ("a GPU with 12 GB") no id.
+_DEVICE_IDS = re.compile(
+    r"\b(?:gpus?|devices?|cuda)(?:\s+ids?)?\s*(?:[:#]|\(\s*(?:ids?\s*)?)?\s*"
+    r"(\d{1,2}(?:\s*(?:,|and|&)\s*\d{1,2})*)(?![\w.])", re.I)
+_DEVICE_WORDS = frozenset({"gpu", "gpus", "device", "devices", "cuda"})
+_COUNT_WORDS = frozenset({"n", "num", "number", "count", "ngpu", "ngpus", "world", "size", "per", "memory", "mem"})
+
+
+def device_ids(task: str) -> tuple[list[str], str]:
+    """The GPU ids the task names ("on GPU 1" -> ``["1"]``, "GPUs 0,1" -> ``["0", "1"]``) and the task without
+    the words that name them (no other option takes them); ``([], task)`` when it names none."""
+    m = _DEVICE_IDS.search(task)
+    if m is None:
+        return [], task
+    ids = re.findall(r"\d+", m.group(1))
+    return ids, task[: m.start()] + task[m.end(1) :]  # "on GPUs 0,1 for 10 epochs": 10 is no GPU's
+
+
+def device_option(a: Affordance) -> Param | None:
+    """The parameter of ``a`` that takes GPU ids (``--gpu``, ``--gpu_ids``, ``--device``), not a count of them
+    (``--n_gpu``) nor an on/off switch (``--cuda``); None when it has none."""
+    for p in a.params:
+        words = {w.lower() for w in _split(p.dest or p.name)}
+        if p.is_flag or bool_valued(p) or p.kind not in ("option", "positional", "env", "make-var") \
+                or not words & _DEVICE_WORDS or words & _COUNT_WORDS or (p.type or "") == "float" or p.choices:
+            continue
+        return p
+    return None
+
+
+def device_value(p: Param, ids: Sequence[str]) -> str | None:
+    """How ``p`` takes ``ids``: a list for ``nargs``, ``0,1`` in one word, ``cuda:1`` where the default names a
+    device (``--device cuda``); None when it cannot hold them (one ``int`` for two ids)."""
+    if p.nargs in ("+", "*"):
+        return " ".join(ids)
+    if p.default and re.fullmatch(r"cuda(?::\d+)?", p.default.strip("'\"")):
+        return f"cuda:{ids[0]}" if len(ids) == 1 else None
+    if len(ids) > 1 and p.type == "int":
+        return None
+    return ",".join(ids)
 
 
 def _usage_commands(a: Affordance, hits: Sequence[Hit]) -> list[tuple[list[str], list[str]]]:
@@ -1685,11 +1867,18 @@ PYTHON_HINT = re.compile(
     r"\b(python (?:code|snippet|function|program|api|package)|in python|notebook"
     r"|write (?:me )?(?:an? )?(?:(?:short|small|simple|quick|tiny|minimal|little) )?python"
     r"|python script that|import |torch\.?\s?hub"
-    r"|show me how to (?:load|build|construct|create|instantiate|set up|insert|wrap|call))",
+    r"|show me how to (?:load|build|construct|create|instantiate|set up|insert|wrap|call)"
+    # "then print whether they match", "Print each face's age": values a program prints ("print training stats
+    # every 50 iterations" sets a script's option)
+    r"|\bprint\s+(?:out\s+)?(?:the|each|its|their|all|whether|it|them|both|which|what|how|a|an)\b)",
     re.I,
 )
-#: "Using dalle_pytorch, ...", "With minGPT, ...": a task that opens with a package of the repository's API.
-_USING_PACKAGE = re.compile(r"^\W*(?:using|with)\s+(?:the\s+)?([A-Za-z][\w.-]*)\s*,", re.I)
+#: "Using dalle_pytorch, ...", "With minGPT, ...", "Using the donut package, ...": a task that opens with a package
+#: of the repository's API; or names it anywhere ("... in group_photo.jpg with deepface, and ...").
+_USING_PACKAGE = re.compile(
+    r"^\W*(?:using|with)\s+(?:the\s+)?([A-Za-z][\w.-]*)(?:\s+(?:package|library|module|api))?\s*,", re.I)
+_WITH_PACKAGE = re.compile(r"\b(?:using|with|via)\s+(?:the\s+)?([A-Za-z][\w-]*)(?:\s+(?:package|library|api))?\b"
+                           r"(?![\w./-])", re.I)
 
 
 #: Words that ask for code against an API rather than a command: "call esm_model()", "the fighting-cv library".
@@ -1707,10 +1896,12 @@ def wants_python(task: str, catalog: Catalog) -> bool:
     if PYTHON_HINT.search(task):
         return True
     api = bool(catalog.of_kind("python-api"))
-    if api and (m := _USING_PACKAGE.search(task)) is not None:
+    if api:
         packages = {_norm(a.name.split(".", 1)[0]) for a in catalog.of_kind("python-api")}
-        if _norm(m.group(1)) in packages:
+        if (m := _USING_PACKAGE.search(task)) is not None and _norm(m.group(1)) in packages:
             return True
+        if any(_norm(m.group(1)) in packages and m.group(1) == m.group(1).lower() for m in _WITH_PACKAGE.finditer(task)):
+            return True  # "with deepface": the package as its import is written
     if api and API_HINT.search(task):
         return True
     return not catalog.of_kind(*RUNNABLE) and api
@@ -1831,8 +2022,10 @@ def synthesize(
     """
     python = output_type == "python" or (output_type is None and wants_python(task, catalog))
     launcher = ""
+    ids: list[str] = []
     if not python:  # "with 4 GPUs using torchrun": the launcher's words are no script option's values
         launcher, task = launcher_of(task)
+        ids, task = device_ids(task)  # "on GPU 1": the entry's device option, else CUDA_VISIBLE_DEVICES
     kinds = (EXAMPLE, "python-api") if python else RUNNABLE
     ranked = rank_candidates(task, catalog, hits, kinds=kinds, workdir=workdir)
     if output_type is None and not python and catalog.of_kind(EXAMPLE):
@@ -1879,9 +2072,17 @@ def synthesize(
     if not launcher and a.kind == "python-script":
         launcher, taken = documented_launcher(task, a, hits, template[0] if template and usage else None)
         pairs = [(p, v) for p, v in pairs if v not in taken]  # "on 8 GPUs, master port 12345" set the launcher
+    env: tuple[tuple[str, str], ...] = ()
+    if ids and a.kind in RUNNABLE:
+        dev = device_option(a)
+        value = device_value(dev, ids) if dev is not None else None
+        if dev is not None and value is not None:
+            pairs = [(p, v) for p, v in pairs if p.name != dev.name] + [(dev, value)]
+        else:
+            env = (("CUDA_VISIBLE_DEVICES", ",".join(ids)),)
     pairs = documented_spellings(a, pairs, hits)
     return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked),
-                   launcher if a.kind == "python-script" else "")  # fmt: skip
+                   launcher if a.kind == "python-script" else "", env)  # fmt: skip
 
 
 _CONFIG_WORDS = frozenset({"config", "cfg", "conf", "configuration"})
@@ -2016,4 +2217,9 @@ def render(binding: Binding, workdir: str = "") -> tuple[str, str]:
         return fill_slots(a.run, [(p.position or 0, v) for p, v in binding.values]), "python"
     if a.kind == "python-api":
         return render_python(a, binding.values), "python"
-    return render_bash(a, binding.values, workdir, binding.launcher), "bash"
+    code = render_bash(a, binding.values, workdir, binding.launcher)
+    if binding.env:
+        prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in binding.env)
+        cd = re.match(r"cd \S+ && ", code)
+        code = f"{cd.group(0)}{prefix} {code[cd.end():]}" if cd else f"{prefix} {code}"
+    return code, "bash"
