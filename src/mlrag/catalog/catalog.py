@@ -145,7 +145,8 @@ def python2_as_3(text: str) -> str:
     written as Python 3 parses them.
 
     Example:
-        >>> print(python2_as_3("print 'loss', x\\nexcept IOError, e:\\nprint >>f, 'a'\\nraise KeyError, 'k'\\nx.cuda(async=True)"))
+        >>> print(python2_as_3("print 'loss', x\\nexcept IOError, e:\\nprint >>f, 'a'\\n"
+        ...                    "raise KeyError, 'k'\\nx.cuda(async=True)"))
         print('loss', x)
         except IOError as e:
         print('a', file=f)

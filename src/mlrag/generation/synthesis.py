@@ -338,8 +338,8 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
 
     Tries n-grams of 1..3 task words: exact after normalisation ("Citeseer" ~ ``citeseer``, "resnet 50" ~
     ``resnet50``), then word-set matches where a task word abbreviates a choice part ("large tagger" ~
-    ``tagger-l``; above a one-word exact match it contains), then close spellings (difflib ratio >= 0.85), then language names for their codes ("German" ~
-    ``de-de``).
+    ``tagger-l``; above a one-word exact match it contains), then close spellings (difflib ratio >= 0.85), then
+    language names for their codes ("German" ~ ``de-de``).
     """
     best: tuple[str, int, float] | None = None
     normed = {_norm(c): c for c in choices if _norm(c)}
@@ -367,7 +367,8 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
                                 break
                             used.add(hit)
                         if ok:
-                            cand = (c, i, 0.995 + 0.01 * n)  # every part said: "L2-normalised euclidean" is euclidean_l2, not euclidean
+                            # every part said: "L2-normalised euclidean" is euclidean_l2, not euclidean
+                            cand = (c, i, 0.995 + 0.01 * n)
                             break
                 if cand is None and n == 1 and len(key) >= 4:
                     close = difflib.get_close_matches(key, list(normed), n=1, cutoff=0.85)
@@ -1900,7 +1901,8 @@ def wants_python(task: str, catalog: Catalog) -> bool:
         packages = {_norm(a.name.split(".", 1)[0]) for a in catalog.of_kind("python-api")}
         if (m := _USING_PACKAGE.search(task)) is not None and _norm(m.group(1)) in packages:
             return True
-        if any(_norm(m.group(1)) in packages and m.group(1) == m.group(1).lower() for m in _WITH_PACKAGE.finditer(task)):
+        if any(_norm(m.group(1)) in packages and m.group(1) == m.group(1).lower()
+               for m in _WITH_PACKAGE.finditer(task)):  # fmt: skip
             return True  # "with deepface": the package as its import is written
     if api and API_HINT.search(task):
         return True
