@@ -24,7 +24,7 @@ from typing import Any
 
 from ..chunking.cli_ast import CliSpec, Values
 from ..chunking.linking import _resolve as resolve_invocation
-from ..chunking.linking import find_invocations
+from ..chunking.linking import EXECUTED, find_invocations
 from ..commands import invocation, runs_file, split_commands
 from .base import REMAINDER_NARGS, Affordance, Catalog, Param, read_catalog, sort_entries, write_catalog
 from .examples import example_affordances
@@ -488,6 +488,7 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
     seen: dict[str, list[tuple[str, str]]] = {}  # script -> [(workdir, where)]
     usage: dict[str, dict[str, None]] = {}  # script -> its documented commands, in order, once each
     as_module: dict[str, int] = {}  # script -> how many more times the docs run it by ``-m`` than by its path
+    as_program: dict[str, int] = {}  # script -> how many more times the docs run it as ``./x.py`` than by python
     for path, text in src.items():
         if not path.endswith((*_DOCS, *_SHELL)):
             continue
@@ -507,6 +508,9 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
                     if hit is not None:
                         seen.setdefault(hit[0], []).append((hit[1], f"{path}:{no}"))
                         as_module[hit[0]] = as_module.get(hit[0], 0) + (1 if is_module else -1)
+                        if not is_module:
+                            direct = any(m.group(1) == target for m in EXECUTED.finditer(line))
+                            as_program[hit[0]] = as_program.get(hit[0], 0) + (1 if direct else -1)
                         for command in _commands_running(hit[0], lines, no - 1):
                             usage.setdefault(hit[0], {})[command] = None
             if ".sh" in line and not path.endswith(_SHELL) or path.endswith(_SHELL) and ".sh" in line:
@@ -541,7 +545,9 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
             # the docs run it as ``python -m baselines.run`` (its imports are the package's), and a package's
             # ``__main__.py`` only runs so
             rel = "-m " + rel.removesuffix(".py").removesuffix("/__main__").replace("/", ".")
-        run = f"{runner} {rel}" + (f" {a.subcommand}" if a.subcommand else "")
+        elif a.kind == "python-script" and as_program.get(a.path, 0) > 0 and not rel.startswith("../"):
+            runner, rel = "", "./" + rel  # the docs run it as a program: ``./main.py --si`` (chmod +x, a shebang)
+        run = f"{runner} {rel}".lstrip() + (f" {a.subcommand}" if a.subcommand else "")
         out.append(replace(a, workdir=workdir, run=run, invoked_by=tuple(dict.fromkeys(w for _, w in uses))[:8],
                            usage=tuple(usage.get(a.path, ()))[:_MAX_USAGE]))
     return out

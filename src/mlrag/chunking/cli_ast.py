@@ -45,19 +45,31 @@ def option(
 
 
 class Values:
-    """Turns expressions into plain strings, resolving names bound to literals at module level."""
+    """Turns expressions into plain strings, resolving names bound to literals at module level (then, for a name
+    no module-level line binds, a list or tuple of literals a function binds it to: ``cl_protocols = [...]``
+    in the function that adds the option)."""
 
     def __init__(self, tree: ast.Module) -> None:
         self.consts: dict[str, ast.expr] = {}
         for st in tree.body:
             if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
                 self.consts[st.targets[0].id] = st.value
+        self.local_lists: dict[str, ast.expr] = {}
+        for fn in tree.body:
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for st in fn.body:
+                if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) \
+                        and isinstance(st.value, (ast.List, ast.Tuple)):
+                    self.local_lists.setdefault(st.targets[0].id, st.value)
 
     def literal(self, node: ast.expr | None) -> Any:
         if node is None:
             return None
         if isinstance(node, ast.Name) and node.id in self.consts:
             node = self.consts[node.id]
+        elif isinstance(node, ast.Name) and node.id in self.local_lists:
+            node = self.local_lists[node.id]
         try:
             return ast.literal_eval(node)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
@@ -74,6 +86,9 @@ class Values:
     def choices(self, node: ast.expr | None) -> list[str] | None:
         if node is None:
             return None
+        if isinstance(node, ast.IfExp):  # ``[...] if pretrain else cl_protocols``: either list, so both
+            both = [*(self.choices(node.body) or ()), *(self.choices(node.orelse) or ())]
+            return list(dict.fromkeys(both)) or None
         v = self.literal(node)
         if isinstance(v, (list, tuple, set, frozenset)):
             return [str(x) for x in v]

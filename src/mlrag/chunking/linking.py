@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from ..config import ChunkingConfig
 
 _SCRIPT = re.compile(r"(?<![\w/.-])((?:\.{1,2}/)?[\w.-]+(?:/[\w.-]+)*\.py)(?![\w/.-])")
+#: A script run as a program, where a command starts (``./main.py --si``, ``$ ./tools/train.py``, `` `./main.py` ``).
+EXECUTED = re.compile(r"(?:^\s*(?:\$\s+)?|[`;&|]\s*)(\.{1,2}/[\w.-]+(?:/[\w.-]+)*\.py)(?=\s|$|`)")
 INVOKING_KINDS = ("markdown", "rst", "notebook", "shell", "text")
 
 
@@ -45,6 +47,7 @@ def find_invocations(text: str) -> list[tuple[str, bool]]:
     out: list[tuple[str, bool]] = []
     for line in text.splitlines():
         if not RUNNER.search(line):
+            out += [(m.group(1), False) for m in EXECUTED.finditer(line)]  # ./main.py: chmod +x, a shebang
             continue
         for m in _SCRIPT.finditer(line):
             out.append((m.group(1), False))

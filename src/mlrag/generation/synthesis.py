@@ -45,6 +45,7 @@ from .templates import (
     documented_shapes,
     documented_values,
     file_suffix,
+    line_options,
     template_values,
     value_shape,
 )
@@ -1551,6 +1552,14 @@ _FILE_ROLES = {
 }
 
 
+def _documented_overlap(a: Affordance, pairs: Sequence[tuple[Param, str]]) -> int:
+    """How many of the bound options one documented command of ``a`` sets, at most."""
+    if not a.usage or not pairs:
+        return 0
+    bound = {p.name for p, _ in pairs}
+    return max((len(bound & {p.name for p, _ in line_options(a, u.args)}) for u in documented_commands(a)), default=0)
+
+
 def task_roles(task: str) -> set[str]:
     """The purposes the task's words state: ``{"train"}`` for "Fine-tune Donut on ...", ``{"apply"}`` for "Run
     inference ...", both or neither."""
@@ -1648,7 +1657,10 @@ def rank_candidates(
                 extra = mine - max(twins, key=len)
                 score -= 1.0 * sum(1 for w in extra if w not in tw and not any(t.startswith(w) for t in tw))
         out.append((score, a, pairs, warns))
-    out.sort(key=lambda x: (-x[0], -len(x[2]), x[1].id))  # a tie goes to the entry that takes more of the task
+    # a tie goes to the entry that takes more of the task, then to one whose documented command sets the options
+    # bound (``./main.py --icarl`` for "Run iCaRL"), then to the one nearer the top (compare.py before
+    # ICLRblogpost/compare_FI.py)
+    out.sort(key=lambda x: (-x[0], -len(x[2]), -_documented_overlap(x[1], x[2]), x[1].path.count("/"), x[1].id))
     return out[:top]
 
 
@@ -1879,7 +1891,8 @@ PYTHON_HINT = re.compile(
 _USING_PACKAGE = re.compile(
     r"^\W*(?:using|with)\s+(?:the\s+)?([A-Za-z][\w.-]*)(?:\s+(?:package|library|module|api))?\s*,", re.I)
 _WITH_PACKAGE = re.compile(r"\b(?:using|with|via)\s+(?:the\s+)?([A-Za-z][\w-]*)(?:\s+(?:package|library|api))?\b"
-                           r"(?![\w./-])", re.I)
+                           r"(?![\w./-])(?!\s+(?:command|cli|script|tool|binary|executable|server|demo|app|entry)\b)",
+                           re.I)  # ("using the encodec command line" asks for the command)
 
 
 #: Words that ask for code against an API rather than a command: "call esm_model()", "the fighting-cv library".
