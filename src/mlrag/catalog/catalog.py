@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..chunking.cli_ast import CliSpec, Values
-from ..chunking.linking import _resolve as resolve_invocation
 from ..chunking.linking import EXECUTED, find_invocations
+from ..chunking.linking import _resolve as resolve_invocation
 from ..commands import invocation, runs_file, split_commands
 from .base import REMAINDER_NARGS, Affordance, Catalog, Param, read_catalog, sort_entries, write_catalog
 from .examples import example_affordances
