@@ -335,10 +335,65 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
         entries = [_with_config_keys(a, keys) for a in entries] if keys else entries
     if any(a.kind == "registry" for a in entries):
         entries = _with_table_choices(entries, trees, names)
+    entries = [_with_compared_values(a, trees.get(a.path)) if a.kind == "python-script" else a for a in entries]
     placed = _place(entries, src)
+    placed = [_with_passed_options(a, src, load_yaml) for a in placed]
     helpers = _option_modules(trees, specs, src)
     placed = [a for a in placed if not (a.kind == "python-script" and a.path in helpers and not a.invoked_by)]
     return Catalog(sort_entries(placed), skipped=tuple(skipped))
+
+
+#: Most values kept per option from the comparisons a script makes with it.
+MAX_COMPARED = 24
+
+
+def compared_values(tree: ast.Module, dests: set[str]) -> dict[str, list[str]]:
+    """The strings a script compares each option with (``if args.dataset == "cifar10"``, ``elif task_name in
+    ("docvqa", "rvlcdip")`` after ``task_name = args.task``): the values it acts on, for options that list none."""
+    alias: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and isinstance(node.value, ast.Attribute) and node.value.attr in dests:
+            alias.setdefault(node.targets[0].id, node.value.attr)
+
+    def dest_of(e: ast.expr) -> str | None:
+        if isinstance(e, ast.Attribute) and e.attr in dests:
+            return e.attr
+        return alias.get(e.id) if isinstance(e, ast.Name) else None
+
+    def strings(e: ast.expr) -> list[str]:
+        items = e.elts if isinstance(e, (ast.Tuple, ast.List, ast.Set)) else [e]
+        return [x.value for x in items if isinstance(x, ast.Constant) and isinstance(x.value, str)]
+
+    out: dict[str, dict[str, None]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare) or len(node.comparators) != 1:
+            continue
+        if not isinstance(node.ops[0], (ast.Eq, ast.NotEq, ast.In, ast.NotIn)):
+            continue
+        left, right = node.left, node.comparators[0]
+        for side, other in ((left, right), (right, left)):
+            dest = dest_of(side)
+            if dest is not None:
+                for v in strings(other):
+                    if re.fullmatch(r"[\w.+/-]{1,40}", v):
+                        out.setdefault(dest, {})[v] = None
+    return {d: list(vs)[:MAX_COMPARED] for d, vs in out.items()}
+
+
+def _with_compared_values(a: Affordance, tree: ast.Module | None) -> Affordance:
+    """``a`` with the values its script compares an option with written into that option's help (``checked:
+    docvqa | rvlcdip``), where neither choices nor the help list them: the names it takes, as a help would."""
+    if tree is None or not a.params:
+        return a
+    dests = {p.dest for p in a.params if p.kind == "option" and not p.choices and not p.is_flag}
+    found = compared_values(tree, dests) if dests else {}
+    if not found:
+        return a
+    params = tuple(replace(p, help=f"{p.help} (checked: {' | '.join(found[p.dest])})".strip())
+                   if p.dest in found and p.kind == "option" and not p.choices and not p.is_flag else p
+                   for p in a.params)  # fmt: skip
+    return replace(a, params=params)
 
 
 def _table_lookups(tree: ast.Module) -> dict[str, str]:
@@ -381,6 +436,59 @@ def _with_table_choices(entries: list[Affordance], trees: dict[str, ast.Module],
                        for p in a.params)  # fmt: skip
         out.append(replace(a, params=params) if params != a.params else a)
     return out
+
+
+#: Most options a script gains from its documented commands and the config file they pass.
+MAX_PASSED_OPTIONS = 96
+_CONFIG_FLAGS = ("--config", "--cfg", "--config_file", "--config-file", "--config_path", "--config-path")
+
+
+def _value_type(value: str) -> str:
+    if value in ("True", "False", "true", "false"):
+        return "bool"
+    return "int" if re.fullmatch(r"-?\d+", value) else "float" if re.fullmatch(r"-?\d*\.\d+(?:e-?\d+)?", value) else "str"
+
+
+def _with_passed_options(a: Affordance, src: dict[str, str], load_yaml: Any) -> Affordance:
+    """A script that hands the options its parser does not know to its config (``parse_known_args``, then
+    ``config.argv_update(left_argv)``) takes the options its documented commands pass
+    (``--pretrained_model_name_or_path``) and the top-level keys of the config file they give (``--result_path``
+    of ``config/train_cord.yaml``)."""
+    if a.kind != "python-script" or not a.usage or "parse_known_args" not in src.get(a.path, ""):
+        return a
+    have = {sp for p in a.params for sp in p.spellings}
+    extra: dict[str, Param] = {}
+    configs: list[str] = []
+    for line in a.usage:
+        for cmd in split_commands(line):
+            inv = invocation(cmd)
+            args = list(inv.args) if inv is not None else []
+            for k, tok in enumerate(args):
+                name, eq, value = tok.partition("=")
+                if not name.startswith("--") or len(name) < 4:
+                    continue
+                if not eq and k + 1 < len(args) and not args[k + 1].startswith("-"):
+                    value = args[k + 1]
+                if name in _CONFIG_FLAGS and value:
+                    configs.append(value)
+                if name not in have and name not in extra:
+                    extra[name] = Param(name=name, kind="option", type=_value_type(value) if value else None,
+                                        action=None if value else "store_true", dest=name[2:].replace("-", "_"),
+                                        help="documented option")
+    for cfg in dict.fromkeys(configs):
+        path = next((c for c in (posixpath.normpath(posixpath.join(a.workdir, cfg)), posixpath.normpath(cfg))
+                     if c in src and c.endswith(_YAML)), None)  # fmt: skip
+        data = load_yaml(src[path]) if path is not None else None
+        for key, value in (data.items() if isinstance(data, dict) else ()):
+            name = f"--{key}"
+            if isinstance(key, str) and re.fullmatch(r"\w+", key) and name not in have and name not in extra \
+                    and not isinstance(value, dict):
+                text = "" if value is None else str(value)
+                extra[name] = Param(name=name, kind="option", type=_value_type(text), default=text or None,
+                                    dest=key, help=f"yaml key ({posixpath.basename(path)})")
+    if not extra:
+        return a
+    return replace(a, params=a.params + tuple(extra.values())[:MAX_PASSED_OPTIONS])
 
 
 def _with_config_keys(a: Affordance, keys: Sequence[tuple[str, str | None, str]]) -> Affordance:
@@ -509,7 +617,7 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
                         seen.setdefault(hit[0], []).append((hit[1], f"{path}:{no}"))
                         as_module[hit[0]] = as_module.get(hit[0], 0) + (1 if is_module else -1)
                         if not is_module:
-                            direct = any(m.group(1) == target for m in EXECUTED.finditer(line))
+                            direct = any(target in m.groups() for m in EXECUTED.finditer(line))
                             as_program[hit[0]] = as_program.get(hit[0], 0) + (1 if direct else -1)
                         for command in _commands_running(hit[0], lines, no - 1):
                             usage.setdefault(hit[0], {})[command] = None

@@ -37,8 +37,11 @@ if TYPE_CHECKING:
     from ..config import ChunkingConfig
 
 _SCRIPT = re.compile(r"(?<![\w/.-])((?:\.{1,2}/)?[\w.-]+(?:/[\w.-]+)*\.py)(?![\w/.-])")
-#: A script run as a program, where a command starts (``./main.py --si``, ``$ ./tools/train.py``, `` `./main.py` ``).
-EXECUTED = re.compile(r"(?:^\s*(?:\$\s+)?|[`;&|]\s*)(\.{1,2}/[\w.-]+(?:/[\w.-]+)*\.py)(?=\s|$|`)")
+#: A script run as a program where a command starts: a code line (``./main.py --si``, ``$ ./tools/train.py``), after
+#: ``&&`` or ``;``, or inline code with its arguments (`` `./main.py --icarl` ``; `` `./app.py` file`` names a file).
+EXECUTED = re.compile(
+    r"(?:^\s*(?:\$\s+)?|[;&|]\s*)(\.{1,2}/[\w.-]+(?:/[\w.-]+)*\.py)(?=\s|$|`)"
+    r"|`(\.{1,2}/[\w.-]+(?:/[\w.-]+)*\.py)(?=\s+[^`\s][^`]*`)")
 INVOKING_KINDS = ("markdown", "rst", "notebook", "shell", "text")
 
 
@@ -47,7 +50,7 @@ def find_invocations(text: str) -> list[tuple[str, bool]]:
     out: list[tuple[str, bool]] = []
     for line in text.splitlines():
         if not RUNNER.search(line):
-            out += [(m.group(1), False) for m in EXECUTED.finditer(line)]  # ./main.py: chmod +x, a shebang
+            out += [(m.group(1) or m.group(2), False) for m in EXECUTED.finditer(line)]  # ./main.py: chmod +x
             continue
         for m in _SCRIPT.finditer(line):
             out.append((m.group(1), False))

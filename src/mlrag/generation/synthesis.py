@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import json
 import logging
 import os
 import posixpath
@@ -567,6 +568,8 @@ def _fits(p: Param, lit: Literal) -> bool:
         if takes_path(p):
             return False
         return t in ("int", "float", "str", "none") or "int" in t or "float" in t or "num" in t
+    if lit.kind != "number" and p.default and re.fullmatch(r"\[[\d.,\s]+\]|\([\d.,\s]+\)", p.default):
+        return False  # a size written [1280, 960] takes numbers
     if t in ("int", "float") or "int" in t and "str" not in t \
             or re.fullmatch(r"(?:(?:typing\.)?optional\[)?float\]?(?:\s*\|\s*none)?", t):
         return False  # (``Optional[float]``: no file either)
@@ -843,6 +846,11 @@ def bind(
                 near += 0.5  # its extension names it: seqs.fasta for fasta_file, a .csv for "manifest (csv)"
             elif lit.kind == "path" and any(_ext(lit.text) in exts and names & kind for kind, exts in _MEDIA):
                 near += 0.5  # its kind names it: traffic.mp4 for --video-input, face.png for --image
+            if (p.default or "").strip("'\"").lower() in _SPLITS and lit.kind == "word":
+                # --split (default "test") takes a split's name: "the validation split", not "cord-v2"
+                near += 1.0 if lit.text.lower() in _SPLITS else -1.0
+            if lit.kind == "path" and lit.text in docvals.get(p.name, ()):
+                near += 1.0  # the README passes this very value there ("naver-clova-ix/donut-base")
             if lit.kind == "path" and p.default and _extends(lit.text, p.default):
                 near += 1.0  # ../predictions/r50 for --test_save_dir (default ../predictions): where it writes
             as_fraction = li in percent and fractional(p)
@@ -1270,6 +1278,9 @@ def _path_run(lits: Sequence[Literal], li: int) -> list[str]:
     return out
 
 
+#: The names of a dataset's splits, as an option such as ``--split`` (default ``test``) takes them.
+_SPLITS = frozenset({"train", "training", "test", "testing", "val", "valid", "validation", "dev", "eval", "trainval",
+                     "minival", "holdout"})
 _FRACTION_WORDS = frozenset({"frac", "fraction", "ratio", "portion", "proportion", "percent", "percentage", "pct",
                              "prob", "probability", "share"})
 
@@ -1794,16 +1805,24 @@ def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit], template:
     return "", set()
 
 
+_JSON_LIST = re.compile(r'\[\s*"[^"]*"(?:\s*,\s*"[^"]*")*\s*\]')
+
+
 def documented_spellings(
     a: Affordance, pairs: Sequence[tuple[Param, str]], hits: Sequence[Hit]
 ) -> list[tuple[Param, str]]:
     """``pairs`` with each option spelled as the documented commands of ``a`` spell it (``-r`` when the
-    README writes ``-r logs/x``, not ``--resume``); options the lines do not use keep their own name."""
+    README writes ``-r logs/x``, not ``--resume``), and a value written as a JSON list where they pass one;
+    options the lines do not use keep their own name."""
     used = {t.split("=", 1)[0] for u in documented_commands(a, hits) for t in u.args if t.startswith("-")}
     if not used:
         return list(pairs)
+    docvals = documented_values(a)
     out = []
     for p, v in pairs:
+        shown = docvals.get(p.name, ())
+        if shown and all(_JSON_LIST.fullmatch(x) for x in shown) and not v.startswith("["):
+            v = json.dumps(v.split())  # the README passes '["naver-clova-ix/cord-v2"]': a JSON list, so do we
         alias = next((x for x in p.aliases if x in used), None)
         if alias is not None and p.name not in used:
             p = replace(p, name=alias, aliases=tuple(x for x in p.spellings if x != alias))
