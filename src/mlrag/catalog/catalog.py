@@ -446,7 +446,9 @@ _CONFIG_FLAGS = ("--config", "--cfg", "--config_file", "--config-file", "--confi
 def _value_type(value: str) -> str:
     if value in ("True", "False", "true", "false"):
         return "bool"
-    return "int" if re.fullmatch(r"-?\d+", value) else "float" if re.fullmatch(r"-?\d*\.\d+(?:e-?\d+)?", value) else "str"
+    if re.fullmatch(r"-?\d+", value):
+        return "int"
+    return "float" if re.fullmatch(r"-?\d*\.\d+(?:e-?\d+)?", value) else "str"
 
 
 def _with_passed_options(a: Affordance, src: dict[str, str], load_yaml: Any) -> Affordance:
@@ -478,7 +480,9 @@ def _with_passed_options(a: Affordance, src: dict[str, str], load_yaml: Any) -> 
     for cfg in dict.fromkeys(configs):
         path = next((c for c in (posixpath.normpath(posixpath.join(a.workdir, cfg)), posixpath.normpath(cfg))
                      if c in src and c.endswith(_YAML)), None)  # fmt: skip
-        data = load_yaml(src[path]) if path is not None else None
+        if path is None:
+            continue
+        data = load_yaml(src[path])
         for key, value in (data.items() if isinstance(data, dict) else ()):
             name = f"--{key}"
             if isinstance(key, str) and re.fullmatch(r"\w+", key) and name not in have and name not in extra \
