@@ -208,11 +208,16 @@ def param_words(p: Param) -> frozenset[str]:
                 out.add(_stem(w[1:]))
     if set(_split(p.name)) <= {"size", "resolution", "res"}:
         out |= {"px", "pixel"}  # a bare --size of an image model: "256px" (not --batch-size)
+    for short in _PHRASE_ABBREVIATIONS:  # --learning_rate is the task's "lr 0.5" too
+        if {_stem(x) for x in ABBREVIATIONS[short]} <= out:
+            out.add(short)
     out -= {"no", "use", "enable", "num", "n", "number", "is", "do", "s"}
     out -= {"to", "of", "the", "for", "with", "and", "or", "by", "as", "at", "in", "on"}  # (init_from: "from X")
     return frozenset(out)
 
 
+#: Abbreviations of two-word names, which a task writes for an option spelled out ("lr" for --learning_rate).
+_PHRASE_ABBREVIATIONS = ("lr", "bs", "wd", "gt")
 #: Prefixes that option names glue to a word ("outscale", "maxlen", "numlayers", "imgsize", "testbatch").
 _PREFIXES = ("out", "in", "num", "max", "min", "img", "init", "total", "train", "test", "val", "eval")
 _GENERIC = {"num": "number", "n": "number", "nb": "number", "number": "number"}
@@ -565,11 +570,14 @@ def _fits(p: Param, lit: Literal) -> bool:
     if lit.kind == "number":
         if t in ("int",) and not re.fullmatch(r"-?\d+", lit.text):
             return False
+        if p.default and re.fullmatch(r"\[?\d+(?:,\s*\d+)+\]?", p.default.strip("'\"")) and "." in lit.text:
+            return False  # epochs written 700,800,900 take no 0.5
         if takes_path(p):
             return False
         return t in ("int", "float", "str", "none") or "int" in t or "float" in t or "num" in t
-    if lit.kind != "number" and p.default and re.fullmatch(r"\[[\d.,\s]+\]|\([\d.,\s]+\)", p.default):
-        return False  # a size written [1280, 960] takes numbers
+    if lit.kind != "number" and p.default and re.fullmatch(
+            r"\[[\d.,\s]+\]|\([\d.,\s]+\)|\d+(?:\.\d+)?(?:,\d+(?:\.\d+)?)+", p.default.strip("'\"")):
+        return False  # a size written [1280, 960], epochs written 700,800,900: numbers, not "schedule"
     if t in ("int", "float") or "int" in t and "str" not in t \
             or re.fullmatch(r"(?:(?:typing\.)?optional\[)?float\]?(?:\s*\|\s*none)?", t):
         return False  # (``Optional[float]``: no file either)
@@ -642,7 +650,7 @@ def _called(words: Sequence[str], pos: int) -> bool:
 def _near_score(
     words: Sequence[str], pos: int, names: AbstractSet[str], extra: AbstractSet[str],
     exact: Collection[str] = frozenset(), clauses: Sequence[int] = (), anchored: bool = True, reach: int | None = None,
-    values_at: Collection[int] = (), number: bool = True,
+    values_at: Collection[int] = (), number: bool = True, compound: Mapping[int, str] | None = None,
 ) -> float:  # fmt: skip
     """How strongly the words around position ``pos`` name a parameter: for each of its name words said
     nearby, 1 / distance (a word after the value binds a bit tighter: "5 stacks"), summed, so "image size 128"
@@ -672,7 +680,8 @@ def _near_score(
         elif j > pos and j + 1 < len(words) and j + 1 != pos and words[j + 1].lower() not in _FILLER \
                 and (not clauses or clauses[j + 1] == clauses[j]):
             weight /= 3.0  # the name after the value has its own value right behind it: "64 on the device cuda"
-        if _norm(words[j]) in exact:
+        whole = compound.get(j) if compound else None  # "batch size": one name, --batch_size's, not --size's
+        if (whole or _norm(words[j])) in exact:
             best["\0exact"] = max(best.get("\0exact", 0.0), 2.0 * weight)
             continue
         for w in _parts(words[j]):
@@ -785,6 +794,9 @@ def bind(
                                              (lit.text, words[lit.pos + 1] if lit.pos + 1 < len(words) else ""))
         if a and b)))]
     cands: list[tuple[float, int, int, str]] = []  # (score, literal index, param index, value)
+    # two words that spell one option ("batch size": --batch_size): each names that option, not another (--size)
+    compound = {k: _norm(words[j] + words[j + 1]) for j in range(len(words) - 1)
+                if _norm(words[j] + words[j + 1]) in spelled for k in (j, j + 1)}  # fmt: skip
     percent = {li for li, lit in enumerate(lits) if lit.kind == "number" and re.match(
         r"\s*(?:%|percent\b)", task[_offset(task, words, lit.pos) + len(lit.text):])}  # fmt: skip
     every_name = set().union(*(param_words(p) for p in params)) if params else set()
@@ -812,7 +824,8 @@ def bind(
             if m is not None:
                 value, pos, s = m
                 li = next((k for k, lit in enumerate(lits) if lit.pos == pos), -1)
-                near = _near_score(words, pos, names, extra, exact, clauses, clauses[pos] in named_clauses)
+                near = _near_score(words, pos, names, extra, exact, clauses, clauses[pos] in named_clauses,
+                                   compound=compound)
                 cands.append((1.0 * s + near, li, pi, value))
             continue
         if p.kind == "option" and (g := glossary_choice(p, words)) is not None:
@@ -839,7 +852,7 @@ def bind(
             near = _near_score(words, lit.pos, names, set() if plain else extra, exact, clauses,
                                clauses[lit.pos] in named_clauses,
                                reach=1 if plain else None, values_at=values_at,
-                               number=lit.kind == "number")  # fmt: skip
+                               number=lit.kind == "number", compound=compound)  # fmt: skip
             if lit.kind == "path" and names & set().union(*(_parts(x) for x in lit.text.rsplit(".", 1)[0].split("/"))):
                 near += 0.5  # the path names the option: data/train.json for --train_file, --data
             if lit.kind == "path" and _ext(lit.text) in names | extra:
@@ -1715,7 +1728,7 @@ _ONE_GPU = re.compile(r"\b(?:one|a single|single|1)\s+gpu\b", re.I)
 #: before the word ("4 GPUs") is the launcher's (``_NPROC``), and an amount after it ("a GPU with 12 GB") no id.
 _DEVICE_IDS = re.compile(
     r"\b(?:gpus?|devices?|cuda)(?:\s+ids?)?\s*(?:[:#]|\(\s*(?:ids?\s*)?)?\s*"
-    r"(\d{1,2}(?:\s*(?:,|and|&)\s*\d{1,2})*)(?![\w.])", re.I)
+    r"(\d{1,2}(?:\s*(?:,|and|&)\s*\d{1,2})*)(?!\w|\.\d)", re.I)
 _DEVICE_WORDS = frozenset({"gpu", "gpus", "device", "devices", "cuda"})
 _COUNT_WORDS = frozenset({"n", "num", "number", "count", "ngpu", "ngpus", "world", "size", "per", "memory", "mem"})
 
@@ -2057,9 +2070,10 @@ def synthesize(
     python = output_type == "python" or (output_type is None and wants_python(task, catalog))
     launcher = ""
     ids: list[str] = []
+    no_ids = task
     if not python:  # "with 4 GPUs using torchrun": the launcher's words are no script option's values
         launcher, task = launcher_of(task)
-        ids, task = device_ids(task)  # "on GPU 1": the entry's device option, else CUDA_VISIBLE_DEVICES
+        ids, no_ids = device_ids(task)  # "on GPU 1": the entry's device option, else CUDA_VISIBLE_DEVICES
     kinds = (EXAMPLE, "python-api") if python else RUNNABLE
     ranked = rank_candidates(task, catalog, hits, kinds=kinds, workdir=workdir)
     if output_type is None and not python and catalog.of_kind(EXAMPLE):
@@ -2086,6 +2100,18 @@ def synthesize(
         if got is not None:
             pick, extra = got
     score, a, pairs, warns = ranked[pick]
+    env: tuple[tuple[str, str], ...] = ()
+    if ids and a.kind in RUNNABLE:
+        # the entry is chosen on the whole task ("GPUs 0 and 1" says train.py --gpus); its values are bound without
+        # the ids, which then go to its device option in its form, else to CUDA_VISIBLE_DEVICES
+        task = no_ids
+        pairs, warns, _ = bind(task, a, {**family_names(catalog), **registered_names(catalog.registries)})
+        dev = device_option(a)
+        value = device_value(dev, ids) if dev is not None else None
+        if dev is not None and value is not None:
+            pairs = [(p, v) for p, v in pairs if p.name != dev.name] + [(dev, value)]
+        else:
+            env = (("CUDA_VISIBLE_DEVICES", ",".join(ids)),)
     if extra:
         given = {v for _, v in extra}
         warns = [w for w in warns if not any(w.startswith(f"'{v}' fits no option") for v in given)]
@@ -2106,14 +2132,6 @@ def synthesize(
     if not launcher and a.kind == "python-script":
         launcher, taken = documented_launcher(task, a, hits, template[0] if template and usage else None)
         pairs = [(p, v) for p, v in pairs if v not in taken]  # "on 8 GPUs, master port 12345" set the launcher
-    env: tuple[tuple[str, str], ...] = ()
-    if ids and a.kind in RUNNABLE:
-        dev = device_option(a)
-        value = device_value(dev, ids) if dev is not None else None
-        if dev is not None and value is not None:
-            pairs = [(p, v) for p, v in pairs if p.name != dev.name] + [(dev, value)]
-        else:
-            env = (("CUDA_VISIBLE_DEVICES", ",".join(ids)),)
     pairs = documented_spellings(a, pairs, hits)
     return Binding(a, tuple(pairs), tuple(warns), score, tuple(r[1].id for r in ranked),
                    launcher if a.kind == "python-script" else "", env)  # fmt: skip
