@@ -473,7 +473,8 @@ def _with_passed_options(a: Affordance, src: dict[str, str], load_yaml: Any) -> 
                     value = args[k + 1]
                 if name in _CONFIG_FLAGS and value:
                     configs.append(value)
-                if name not in have and name not in extra:
+                if name not in have and name not in extra and not any(h.startswith(name) for h in have):
+                    # (``--batch`` abbreviates --batch-size, as argparse lets it)
                     extra[name] = Param(name=name, kind="option", type=_value_type(value) if value else None,
                                         action=None if value else "store_true", dest=name[2:].replace("-", "_"),
                                         help="documented option")

@@ -561,12 +561,24 @@ def help_options(p: Param) -> frozenset[str]:
     return frozenset(_norm(v) for v in help_choices(p))
 
 
+#: The values a script compares an option with, as the catalog writes them into its help: names it acts on,
+#: not all it takes (``elif os.path.exists(args.dataset)`` may follow).
+_CHECKED = re.compile(r"\s*\(checked: [^)]*\)$")
+
+
+def stated_options(p: Param) -> frozenset[str]:
+    """``help_options`` of the help's own words: the list a value outside of is no value of ``p``."""
+    return help_options(replace(p, help=_CHECKED.sub("", p.help))) if "(checked: " in p.help else help_options(p)
+
+
 def _fits(p: Param, lit: Literal) -> bool:
     """Whether the literal can be ``p``'s value at all: its type, and for files and paths what the option's name
     says it takes (no number, sentence or English word for a path; no ``.jpg`` for a config file)."""
     t = (p.type or "str").lower()
     if p.is_flag or p.choices and lit.text not in p.choices or bool_valued(p):
         return False  # a True/False option is set from the task's words (``bool_said``), never from a literal
+    if param_words(p) & {"memory", "mem"} and not re.fullmatch(r"\d+(?:\.\d+)?(?:[GMKT]i?B|[GMT])", lit.text):
+        return False  # --max-gpu-memory takes "12GiB", not "7B" (a model's size)
     if lit.kind == "number":
         if t in ("int",) and not re.fullmatch(r"-?\d+", lit.text):
             return False
@@ -575,7 +587,7 @@ def _fits(p: Param, lit: Literal) -> bool:
         if takes_path(p):
             return False
         return t in ("int", "float", "str", "none") or "int" in t or "float" in t or "num" in t
-    if lit.kind != "number" and p.default and re.fullmatch(
+    if lit.kind != "number" and not re.fullmatch(r"\d+(?:[x×,]\d+)+", lit.text) and p.default and re.fullmatch(
             r"\[[\d.,\s]+\]|\([\d.,\s]+\)|\d+(?:\.\d+)?(?:,\d+(?:\.\d+)?)+", p.default.strip("'\"")):
         return False  # a size written [1280, 960], epochs written 700,800,900: numbers, not "schedule"
     if t in ("int", "float") or "int" in t and "str" not in t \
@@ -593,7 +605,7 @@ def _fits(p: Param, lit: Literal) -> bool:
     if lit.kind == "path" and not file_suffix(lit.text.rstrip("/")) and param_words(p) & {"config", "cfg"} \
             and param_words(p) <= {"config", "cfg", "conf", "configuration", "file", "path"}:
         return False  # --cfg takes no folder ("./my_photos" is the images'); --bert_config_file a model's may be
-    if lit.kind == "path" and help_options(p) and _norm(lit.text) not in help_options(p):
+    if lit.kind == "path" and stated_options(p) and _norm(lit.text) not in stated_options(p):
         return False  # "the type of model to load, in ['default', 'vit_l']" takes no file
     ext = _ext(lit.text) if lit.kind in ("path", "quoted") else ""
     if ext:
@@ -786,6 +798,19 @@ def bind(
             said_bools.append((p, got[0]))  # written even when it is the default: the task says it
             naming.update(got[1])
     lits = [lit for lit in lits if not (lit.kind == "word" and lit.pos in naming)]
+    # "load the model in 8-bit" says --load-8bit: its number is the flag's, no option's value (--gptq-wbits)
+    bit_flags: list[Param] = []
+    bit_pos: set[int] = set()
+    task_stems = {_stem(w) for w in words}
+    for p in params:
+        m = re.search(r"(\d+)[-_]?bits?\b", p.name) if p.is_flag else None
+        rest = {_stem(w) for w in _split(p.name[: m.start()] + p.name[m.end() :])} if m else set()
+        if m is not None and re.search(rf"\b{m.group(1)}[\s-]?bits?\b", task, re.I) \
+                and rest <= task_stems | {"load", "use", "enable", "in", "quant", "quantize", "model", "mode"}:
+            bit_flags.append(p)
+            bit_pos |= {lit.pos for lit in lits if lit.kind == "number" and lit.text == m.group(1)
+                        and words[lit.pos + 1 : lit.pos + 2] in (["bit"], ["bits"])}  # fmt: skip
+    lits = [lit for lit in lits if lit.pos not in bit_pos]
     # a name the task turns down ("SWAGAN instead of StyleGAN2", "rather than LSTM") and a word that with its
     # neighbour spells an option ("Batch size": --batch_size) are no values
     lits = [lit for lit in lits if not (lit.kind == "number" and _declined(words, lit.pos))]  # "rather than 25"
@@ -797,6 +822,8 @@ def bind(
     # two words that spell one option ("batch size": --batch_size): each names that option, not another (--size)
     compound = {k: _norm(words[j] + words[j + 1]) for j in range(len(words) - 1)
                 if _norm(words[j] + words[j + 1]) in spelled for k in (j, j + 1)}  # fmt: skip
+    counted = {li for li, lit in enumerate(lits) if lit.kind == "number" and lit.pos + 1 < len(words)
+               and words[lit.pos + 1].lower() in ("gpu", "gpus", "devices", "cards")}  # fmt: skip
     percent = {li for li, lit in enumerate(lits) if lit.kind == "number" and re.match(
         r"\s*(?:%|percent\b)", task[_offset(task, words, lit.pos) + len(lit.text):])}  # fmt: skip
     every_name = set().union(*(param_words(p) for p in params)) if params else set()
@@ -821,7 +848,7 @@ def bind(
         exact = exact_names(p)
         if p.choices:
             m = match_choice(words, p.choices)
-            if m is not None:
+            if m is not None and m[1] not in bit_pos:
                 value, pos, s = m
                 li = next((k for k, lit in enumerate(lits) if lit.pos == pos), -1)
                 near = _near_score(words, pos, names, extra, exact, clauses, clauses[pos] in named_clauses,
@@ -835,6 +862,8 @@ def bind(
         for li, lit in enumerate(lits):
             if li in twins or not _fits(p, lit) or (lit.kind == "word" and _stem(lit.text) in names):
                 continue
+            if li in counted and takes_device_ids(p):
+                continue  # "across 2 GPUs" is a count (--num-gpus), not the ids --gpus takes
             if p.kind == "config-key" and (lit.kind == "word" or lit.kind == "path" and not (
                     takes_path(p) or names & _OUTPUT_WORDS)):  # fmt: skip
                 continue  # hundreds of keys: a name goes to an option, a path to a key for one (MODEL_FILE)
@@ -910,7 +939,7 @@ def bind(
             names_model = lit.kind == "path" and names_a_model(p) and not takes_path(p) and hub_id(lit.text)
             if names_model:
                 near += 1.0 if p.default and hub_id(p.default) else 0.5
-            if lit.kind == "word" and key not in listed[pi] and help_options(p):
+            if lit.kind == "word" and key not in listed[pi] and stated_options(p):
                 near -= 0.75  # its help lists what it takes ("random, bilinear, bicubic"), and this is none of them
             doc = shapes.get(p.name)
             if doc and (shape := value_shape(lit.text)) and shape not in doc and key not in listed[pi] \
@@ -953,6 +982,9 @@ def bind(
         if bool_valued(p):
             flags += [(q, v) for q, v in said_bools if q is p]
             continue
+        if p in bit_flags:
+            flags.append((p, ""))
+            continue
         if p.is_flag:
             flag_words = {_stem(w) for w in _split(p.name)} - {"no", "use", "enable", "do"}
             # "tie the weights" says --tied, "mirroring" says --mirror
@@ -977,7 +1009,6 @@ def bind(
     # a tie goes to a value the option's help lists ("GRU" for "type of network (LSTM, GRU)", not "Wikitext-2"),
     # then to the option a bare count means: "Run 1500 iterations" is --max_iters, not --eval_iters
     # and then to the option whose name the task says more fully ("a learning rate of 0.05": --lr, not --lr_rampup)
-    task_stems = {_stem(w) for w in words}
     cands.sort(key=lambda c: (-round(c[0], 6), _norm(c[3]) not in listed[c[2]],
                               not set(_split(params[c[2]].name)) & _COUNTS,
                               _unsaid(params[c[2]], task_stems), c[1], c[2]))  # fmt: skip
@@ -1733,26 +1764,34 @@ _DEVICE_WORDS = frozenset({"gpu", "gpus", "device", "devices", "cuda"})
 _COUNT_WORDS = frozenset({"n", "num", "number", "count", "ngpu", "ngpus", "world", "size", "per", "memory", "mem"})
 
 
+_ORDINAL_GPU = re.compile(r"\b(?:on\s+)?the\s+(first|second|third|fourth)\s+(?:gpu|cuda device)\b", re.I)
+_ORDINALS = {"first": "0", "second": "1", "third": "2", "fourth": "3"}
+
+
 def device_ids(task: str) -> tuple[list[str], str]:
-    """The GPU ids the task names ("on GPU 1" -> ``["1"]``, "GPUs 0,1" -> ``["0", "1"]``) and the task without
-    the words that name them (no other option takes them); ``([], task)`` when it names none."""
+    """The GPU ids the task names ("on GPU 1" -> ``["1"]``, "GPUs 0,1" -> ``["0", "1"]``, "the first GPU" ->
+    ``["0"]``) and the task without the words that name them (no other option takes them); ``([], task)`` when it
+    names none."""
     m = _DEVICE_IDS.search(task)
     if m is None:
+        if (o := _ORDINAL_GPU.search(task)) is not None and not _DEVICE_IDS.search(task[o.end() :]):
+            return [_ORDINALS[o.group(1).lower()]], task[: o.start()] + task[o.end() :]
         return [], task
     ids = re.findall(r"\d+", m.group(1))
     return ids, task[: m.start()] + task[m.end(1) :]  # "on GPUs 0,1 for 10 epochs": 10 is no GPU's
 
 
+def takes_device_ids(p: Param) -> bool:
+    """Whether ``p`` takes GPU ids (``--gpu``, ``--gpu_ids``, ``--device``), not a count of them (``--n_gpu``)
+    nor an on/off switch (``--cuda``)."""
+    words = {w.lower() for w in _split(p.dest or p.name)}
+    return not (p.is_flag or bool_valued(p) or p.kind not in ("option", "positional", "env", "make-var")
+                or not words & _DEVICE_WORDS or words & _COUNT_WORDS or (p.type or "") == "float" or p.choices)
+
+
 def device_option(a: Affordance) -> Param | None:
-    """The parameter of ``a`` that takes GPU ids (``--gpu``, ``--gpu_ids``, ``--device``), not a count of them
-    (``--n_gpu``) nor an on/off switch (``--cuda``); None when it has none."""
-    for p in a.params:
-        words = {w.lower() for w in _split(p.dest or p.name)}
-        if p.is_flag or bool_valued(p) or p.kind not in ("option", "positional", "env", "make-var") \
-                or not words & _DEVICE_WORDS or words & _COUNT_WORDS or (p.type or "") == "float" or p.choices:
-            continue
-        return p
-    return None
+    """The parameter of ``a`` that takes GPU ids (``takes_device_ids``); None when it has none."""
+    return next((p for p in a.params if takes_device_ids(p)), None)
 
 
 def device_value(p: Param, ids: Sequence[str]) -> str | None:
@@ -1760,8 +1799,10 @@ def device_value(p: Param, ids: Sequence[str]) -> str | None:
     device (``--device cuda``); None when it cannot hold them (one ``int`` for two ids)."""
     if p.nargs in ("+", "*"):
         return " ".join(ids)
-    if p.default and re.fullmatch(r"cuda(?::\d+)?", p.default.strip("'\"")):
-        return f"cuda:{ids[0]}" if len(ids) == 1 else None
+    if p.default and re.fullmatch(r"cuda(?::\d+)?", p.default.strip("'\"")) \
+            or "device" in _split(p.dest or p.name) and p.type in (None, "str") and not p.default \
+            and "cuda" in p.help.lower():
+        return f"cuda:{ids[0]}" if len(ids) == 1 else None  # --device cuda:1 ("cuda device, e.g. cuda:0")
     if len(ids) > 1 and p.type == "int":
         return None
     return ",".join(ids)
