@@ -803,12 +803,12 @@ def bind(
     bit_pos: set[int] = set()
     task_stems = {_stem(w) for w in words}
     for p in params:
-        m = re.search(r"(\d+)[-_]?bits?\b", p.name) if p.is_flag else None
-        rest = {_stem(w) for w in _split(p.name[: m.start()] + p.name[m.end() :])} if m else set()
-        if m is not None and re.search(rf"\b{m.group(1)}[\s-]?bits?\b", task, re.I) \
-                and rest <= task_stems | {"load", "use", "enable", "in", "quant", "quantize", "model", "mode"}:
+        bits = re.search(r"(\d+)[-_]?bits?\b", p.name) if p.is_flag else None
+        others = {_stem(w) for w in _split(p.name[: bits.start()] + p.name[bits.end() :])} if bits else set()
+        if bits is not None and re.search(rf"\b{bits.group(1)}[\s-]?bits?\b", task, re.I) \
+                and others <= task_stems | {"load", "use", "enable", "in", "quant", "quantize", "model", "mode"}:
             bit_flags.append(p)
-            bit_pos |= {lit.pos for lit in lits if lit.kind == "number" and lit.text == m.group(1)
+            bit_pos |= {lit.pos for lit in lits if lit.kind == "number" and lit.text == bits.group(1)
                         and words[lit.pos + 1 : lit.pos + 2] in (["bit"], ["bits"])}  # fmt: skip
     lits = [lit for lit in lits if lit.pos not in bit_pos]
     # a name the task turns down ("SWAGAN instead of StyleGAN2", "rather than LSTM") and a word that with its
