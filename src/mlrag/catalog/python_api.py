@@ -18,7 +18,7 @@ import posixpath
 import re
 from dataclasses import replace
 
-from ..chunking.cli_ast import NOT_LITERAL, Values, dotted_name, keywords
+from ..chunking.cli_ast import NOT_LITERAL, Values, dotted_name, keywords, param_docs
 from .base import Affordance, Param
 
 ALT_CONSTRUCTORS = ("from_pretrained", "from_config", "from_name", "load", "build", "create", "from_file")
@@ -83,33 +83,6 @@ def _signature(fn: ast.FunctionDef | ast.AsyncFunctionDef, drop_self: bool) -> t
         parts.append(f"**{a.kwarg.arg}")
         params.append(Param(name=f"**{a.kwarg.arg}", kind="kwarg", dest=a.kwarg.arg))
     return f"{fn.name}({', '.join(parts)})", tuple(params)
-
-
-#: Longest parameter description kept from a docstring (its list of options fits; a tutorial does not).
-MAX_PARAM_HELP = 300
-
-
-def param_docs(*nodes: ast.AST | None) -> dict[str, str]:
-    """Each parameter's description in the docstrings of ``nodes`` (a function's, then its class's), read by
-    ``docstring_parser`` (Google, NumPy, reST and Epydoc styles): ``{"model_name": "Model for face recognition.
-    Options: VGG-Face, Facenet, ..."}``; ``{}`` where a docstring says nothing of them or does not parse."""
-    import docstring_parser  # only when an API is read: ``import mlrag`` stays cheap
-
-    out: dict[str, str] = {}
-    for node in nodes:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        doc = ast.get_docstring(node, clean=True)
-        if not doc or not re.search(r"\bargs\b|\bparam|\bparameters\b|\barguments\b|@param\b", doc, re.I):
-            continue
-        try:
-            parsed = docstring_parser.parse(doc)
-        except (docstring_parser.ParseError, ValueError, IndexError, AttributeError):
-            continue
-        for p in parsed.params:
-            if p.arg_name and p.description and p.arg_name not in out:
-                out[p.arg_name.lstrip("*")] = " ".join(p.description.split())[:MAX_PARAM_HELP]
-    return out
 
 
 def _documented(params: tuple[Param, ...], *nodes: ast.AST | None) -> tuple[Param, ...]:

@@ -5,6 +5,7 @@ expressions into plain values (literals, names bound to module-level literals, e
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,3 +129,30 @@ def type_name(node: ast.expr | None, v: Values) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
     return ast.unparse(node)
+
+
+#: Longest parameter description kept from a docstring (its list of options fits; a tutorial does not).
+MAX_PARAM_HELP = 300
+
+
+def param_docs(*nodes: ast.AST | None) -> dict[str, str]:
+    """Each parameter's description in the docstrings of ``nodes`` (a function's, then its class's), read by
+    ``docstring_parser`` (Google, NumPy, reST and Epydoc styles): ``{"model_name": "Model for face recognition.
+    Options: VGG-Face, Facenet, ..."}``; ``{}`` where a docstring says nothing of them or does not parse."""
+    import docstring_parser  # only when an API is read: ``import mlrag`` stays cheap
+
+    out: dict[str, str] = {}
+    for node in nodes:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        doc = ast.get_docstring(node, clean=True)
+        if not doc or not re.search(r"\bargs\b|\bparam|\bparameters\b|\barguments\b|@param\b", doc, re.I):
+            continue
+        try:
+            parsed = docstring_parser.parse(doc)
+        except (docstring_parser.ParseError, ValueError, IndexError, AttributeError):
+            continue
+        for p in parsed.params:
+            if p.arg_name and p.description and p.arg_name not in out:
+                out[p.arg_name.lstrip("*")] = " ".join(p.description.split())[:MAX_PARAM_HELP]
+    return out

@@ -11,7 +11,18 @@ from __future__ import annotations
 
 import ast
 
-from .cli_ast import NOT_LITERAL, CliSpec, Option, Values, dotted_name, keywords, option, str_args, type_name
+from .cli_ast import (
+    NOT_LITERAL,
+    CliSpec,
+    Option,
+    Values,
+    dotted_name,
+    keywords,
+    option,
+    param_docs,
+    str_args,
+    type_name,
+)
 
 
 def _annotation(ann: ast.expr | None) -> tuple[ast.expr | None, ast.Call | None]:
@@ -44,6 +55,7 @@ def _signature_options(
         if kd is not None:
             defaults[a.arg] = kd
     out: list[Option] = []
+    docs = param_docs(fn)  # fire and jsonargparse show a docstring's parameter descriptions as help
     for a in params:
         if a.arg in ("self", "cls"):
             continue
@@ -86,7 +98,7 @@ def _signature_options(
                 default=v.text(default) if has_default else None,
                 choices=choices,
                 required=not has_default,
-                help_=v.text(help_node),
+                help_=v.text(help_node) or docs.get(a.arg),
                 action="store_true" if type_ == "bool" and not positional else None,
                 positional=positional,
             )

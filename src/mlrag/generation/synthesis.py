@@ -488,6 +488,9 @@ _PAREN_LIST = re.compile(r"\(\s*(\w[\w./-]*(?:\s*,\s*\w[\w./-]*){2,})\s*(?:[;,]?
 _NAMED_LIST = re.compile(
     r"\b(?:options?|choices?|one of|supported|available)\s*(?:are|is|include)?\s*:\s*"
     r"((?:[\w./+-]+\s*(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)){1,40}[\w./+-]*\w)", re.I)
+#: Quoted names anywhere in a help that says it lists them ("which method", "one of", "options").
+_WHICH = re.compile(r"\b(?:which|one of|options?|choices?|either|supported|available)\b", re.I)
+_QUOTED_NAME = re.compile(r"""(?:``|[`'"])["']?([\w.+-]+)["']?(?:``|[`'"])""")
 #: Names that end the help, joined by "or" ("random or pre_trained", "split type, user or sample") or after a colon
 #: ("choose a model: TextCNN, TextRNN, DPCNN").
 _OR_LIST = re.compile(r"(?:^|[,:;]\s*)(\w[\w./-]*(?:\s*,\s*\w[\w./-]*)*,?\s+or\s+\w[\w./-]*)\s*\.?\s*$", re.I)
@@ -512,6 +515,8 @@ def help_choices(p: Param) -> tuple[str, ...]:
         got = re.split(r"\s*,\s*or\s+|\s+or\s+|\s*,\s*", o.group(1))
         if any(x.lower() in _FILLER for x in got):
             return ()  # "whether to resume or not": words, not names
+    elif _WHICH.search(p.help) and len(set(got := _QUOTED_NAME.findall(p.help))) >= 2:
+        pass  # a docstring's "using which method: ``"llm.int8"``: LLM.int8() mode, ``"gptq.int4"``: GPTQ 4-bit mode"
     else:
         return ()
     # a pattern ("'gpt2*'") is no value
