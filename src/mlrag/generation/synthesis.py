@@ -818,7 +818,8 @@ def bind(
     lits = [lit for lit in lits if lit.pos not in bit_pos]
     # a name the task turns down ("SWAGAN instead of StyleGAN2", "rather than LSTM") and a word that with its
     # neighbour spells an option ("Batch size": --batch_size) are no values
-    lits = [lit for lit in lits if not (lit.kind == "number" and _declined(words, lit.pos))]  # "rather than 25"
+    # "rather than 25", "instead of the default folder"
+    lits = [lit for lit in lits if not (lit.kind in ("number", "path") and _declined(words, lit.pos))]
     lits = [lit for lit in lits if not (lit.kind == "word" and (_declined(words, lit.pos) or any(
         _norm(a + b) in spelled for a, b in ((words[lit.pos - 1] if lit.pos else "", lit.text),
                                              (lit.text, words[lit.pos + 1] if lit.pos + 1 < len(words) else ""))
@@ -1037,8 +1038,9 @@ def bind(
     # paths first: "crop datasets/x into sub-images saved in datasets/x_sub" writes to datasets/x_sub
     for k, lit in sorted(enumerate(lits), key=lambda kl: (kl[1].kind != "path", kl[0])):
         before = words[lit.pos - 1].lower() if lit.pos > 0 else ""
-        if before in ("in", "at", "under", "as") and lit.pos > 1 and _stem(words[lit.pos - 2]) in _SAVE_WORDS:
-            before = "into"  # "sub-images saved in datasets/x_sub", "written as out.png"
+        if before in ("in", "at", "under", "as") and lit.pos > 1 and any(
+                _stem(w) in _SAVE_WORDS for w in words[max(0, lit.pos - 4) : lit.pos - 1]):  # fmt: skip
+            before = "into"  # "sub-images saved in datasets/x_sub", "written as out.png", "put the results in x"
         # "proj_out", "run2" (not "to pre-train": hyphens join English words as often)
         named = lit.kind == "word" and bool(re.search(r"[0-9_]", lit.text[1:]) or lit.text.count("-") >= 2)
         if k not in used_lit and (lit.kind == "path" or named) and before in ("into", "to") and len(outs) == 1 \
@@ -1889,6 +1891,14 @@ def documented_spellings(
     return out
 
 
+def shell_word(value: str) -> str:
+    """``value`` quoted for bash, a leading ``~/`` left bare so that bash still expands it (``~/data``, not
+    ``'~/data'``, which names a folder called ``~``)."""
+    if value.startswith("~/") and value[2:] and shlex.quote(value[2:]) == value[2:]:
+        return value
+    return shlex.quote(value)
+
+
 def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str = "", launcher: str = "") -> str:
     """The command line for ``a`` with ``pairs`` bound, run from the caller's ``workdir`` (a Python script by
     ``launcher`` instead of ``python`` when one is given)."""
@@ -1898,11 +1908,11 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
     positionals: list[tuple[int, str]] = []
     for p, v in pairs:
         if p.kind == "env" or p.kind == "make-var":
-            env.append(f"{p.name}={shlex.quote(v)}")
+            env.append(f"{p.name}={shell_word(v)}")
         elif p.kind == "config-key":
-            keys.setdefault(p.dest, []).extend([p.name, shlex.quote(v)])
+            keys.setdefault(p.dest, []).extend([p.name, shell_word(v)])
         elif p.kind == "override":
-            opts.append(f"{p.name}={shlex.quote(v)}")
+            opts.append(f"{p.name}={shell_word(v)}")
         elif p.kind == "positional":
             many = p.nargs in ("+", "*") or (p.nargs or "").isdigit()
             positionals += [(p.position or 0, x) for x in (v.split() if many else [v])]
@@ -1911,10 +1921,10 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
         else:
             values = v.split() if p.nargs in ("+", "*") or (p.nargs or "").isdigit() else [v]
             if a.framework in ("absl", "configurator"):  # both read only --name=value
-                opts.append(f"{p.name}={shlex.quote(v)}")
+                opts.append(f"{p.name}={shell_word(v)}")
             else:
-                opts += [p.name, *(shlex.quote(x) for x in values)]
-    args = [shlex.quote(v) for _, v in sorted(positionals, key=lambda pv: pv[0])] + opts  # (a list keeps its order)
+                opts += [p.name, *(shell_word(x) for x in values)]
+    args = [shell_word(v) for _, v in sorted(positionals, key=lambda pv: pv[0])] + opts  # (a list keeps its order)
     for flag, words in keys.items():  # they take the rest of the line: last
         args += [flag, *words] if flag else words
     caller = workdir.strip("/").removeprefix("./")
