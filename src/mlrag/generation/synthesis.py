@@ -512,7 +512,7 @@ def help_choices(p: Param) -> tuple[str, ...]:
     elif (c := _PAREN_LIST.search(p.help)) is not None:
         got = c.group(1).split(",")
     elif (o := _NAMED_LIST.search(p.help) or _OR_LIST.search(p.help) or _COLON_LIST.search(p.help)) is not None:
-        got = re.split(r"\s*,\s*or\s+|\s+or\s+|\s*,\s*", o.group(1))
+        got = re.split(r"\s*,\s*(?:or|and)\s+|\s+(?:or|and)\s+|\s*,\s*", o.group(1))
         if any(x.lower() in _FILLER for x in got):
             return ()  # "whether to resume or not": words, not names
     elif _WHICH.search(p.help) and len(set(got := _QUOTED_NAME.findall(p.help))) >= 2:
