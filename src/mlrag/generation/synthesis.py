@@ -65,6 +65,8 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "epochs": ("epoch",),
     "iters": ("iterations", "steps"),
     "iter": ("iterations", "steps"),
+    "itrs": ("iterations", "steps"),
+    "itr": ("iterations", "repetitions", "runs"),
     "num": ("number",),
     "n": ("number",),
     "hid": ("hidden",),
@@ -248,6 +250,8 @@ def plain_numbers(task: str, memory: bool = False) -> str:
     task = re.sub(r"(?<=[A-Za-z])n['’]t\b", " not", task)
     task = re.sub(r"(?<=[A-Za-z])['’](m|re|ve|ll|d)\b", lambda m: " " + _CONTRACTED[m.group(1).lower()], task)
     task = re.sub(r"(?<=[A-Za-z])['’]s\b", "", task)
+    # "a single repetition", "two GPUs", "three samples": counts written in words before the thing counted
+    task = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower().split()[-1]] + " ", task)
     # "seeds 10 through 20" is the range 10-20
     task = re.sub(r"(?<![\w.-])(\d+)\s+(?:through|thru)\s+(\d+)(?![\w.])", r"\1-\2", task)
     # "512x512 images" is an image size of 512 (a square size; inside a file name it stays as it is)
@@ -265,6 +269,12 @@ def plain_numbers(task: str, memory: bool = False) -> str:
 
 
 _CONTRACTED = {"m": "am", "re": "are", "ve": "have", "ll": "will", "d": "would"}
+_NUMBER_WORDS = {"single": "1", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+                 "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+_NUMBER_WORD = re.compile(
+    r"\b((?:just\s+)?a\s+single|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
+    r"(?!(?:of|by|or|and|to|at|in|on|another|more|million|thousand|hundred|billion|another|day|time)\b)(?=[a-z])",
+    re.I)
 
 
 #: A model named with its patch size or scale after a slash ("ViT-B/16", "DiT-XL/2", "R50+ViT-B/16").
