@@ -102,7 +102,8 @@ def runs_as_main(tree: ast.Module) -> bool:
             return True
         if isinstance(node, (ast.Expr, ast.Assign)) and isinstance(getattr(node, "value", None), ast.Call):
             name = dotted_name(node.value.func).split(".")[-1]  # type: ignore[union-attr,attr-defined]
-            if name in ("parse_args", "parse_known_args", "run", "Fire", "main", "app", "cli"):
+            if name in ("parse_args", "parse_known_args", "run", "Fire", "main", "app", "cli", "parse", "parse_opt",
+                        "parse_opts", "parse_arguments", "get_args", "get_opts", "get_arguments"):
                 return True
     return False
 
