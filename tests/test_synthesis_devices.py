@@ -161,3 +161,34 @@ def test_output_type_and_api_choice(cat) -> None:  # noqa: ANN001
 def test_a_home_path_stays_bare_for_bash() -> None:
     assert shell_word("~/data/x") == "~/data/x" and shell_word("~/my data") == "'~/my data'"
     assert shell_word("a b") == "'a b'"
+
+
+NERF = {
+    "README.md": "```bash\npython eval.py --root_dir data/x --scene_name lego --img_wh 400 400\n```\n",
+    "eval.py": (
+        "import argparse\np = argparse.ArgumentParser()\n"
+        "p.add_argument('--root_dir', type=str)\n"
+        "p.add_argument('--scene_name', type=str, default='test', help='scene name, used as output folder name')\n"
+        "p.add_argument('--img_wh', type=int, nargs=2, default=[800, 800])\n"
+        "args = p.parse_args()\n"
+    ),
+}
+
+
+def test_a_name_before_its_noun_a_default_that_is_no_split_and_a_non_square_size() -> None:
+    cat = build_catalog(NERF.items())
+    code = line(cat, "Evaluate the fern scene (data in data/llff/fern, resolution 504x378).")
+    assert "--scene_name fern" in code and "--img_wh 504 378" in code and "--root_dir data/llff/fern" in code
+
+
+def test_a_top_level_script_that_parses_an_options_class_is_an_entry() -> None:
+    cat = build_catalog({
+        "options/__init__.py": "",
+        "options/base.py": "import argparse\nclass Options:\n    def __init__(self):\n"
+                           "        self.parser = argparse.ArgumentParser()\n"
+                           "        self.parser.add_argument('--name', type=str)\n"
+                           "    def parse(self):\n        return self.parser.parse_args()\n",
+        "train.py": "from options.base import Options\nopt = Options().parse()\nprint(opt.name)\n",
+    }.items())
+    train = next(a for a in cat if a.path == "train.py" and a.kind == "python-script")
+    assert [p.name for p in train.params] == ["--name"]

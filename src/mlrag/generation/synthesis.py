@@ -256,7 +256,7 @@ def plain_numbers(task: str, memory: bool = False) -> str:
     task = re.sub(r"(?<![\w.-])(\d+)\s+(?:through|thru)\s+(\d+)(?![\w.])", r"\1-\2", task)
     # "512x512 images" is an image size of 512 (a square size; inside a file name it stays as it is)
     # ("640x640" for an option of two numbers: "640 by 640", both kept for nargs, the second dropped otherwise)
-    task = re.sub(r"(?<![\w./-])(\d{2,5})\s?[x×]\s?\1(?![\w.-])", r"\1 by \1", task)
+    task = re.sub(r"(?<![\w./-])(\d{2,5})\s?[x×]\s?(\d{2,5})(?![\w.-])", r"\1 by \2", task)  # (504x378: two)
     # "the 7th eigenvector" is number 7; "256px images" are 256 pixels
     task = re.sub(r"(?<![\w./-])(\d+)(?:st|nd|rd|th)\b", r"\1", task)
     task = re.sub(r"(?<![\w./-])(\d+)(px|pixels?)\b", r"\1 \2", task)
@@ -704,7 +704,7 @@ def _near_score(
             weight /= 3.0 if anchored else 1.0
         if any(a < q < b for q in values_at):
             weight /= 3.0  # another value stands between: "batch 16 and size 128" keeps 16 from size
-        elif j > pos and j + 1 < len(words) and j + 1 != pos and words[j + 1].lower() not in _FILLER \
+        elif j > pos and j + 1 < len(words) and j + 1 != pos and words[j + 1].lower() not in _FILLER | _THING_NOUNS \
                 and (not clauses or clauses[j + 1] == clauses[j]):
             weight /= 3.0  # the name after the value has its own value right behind it: "64 on the device cuda"
         whole = compound.get(j) if compound else None  # "batch size": one name, --batch_size's, not --size's
@@ -853,7 +853,7 @@ def bind(
              for p in params}  # fmt: skip
     listed = [help_options(p) | frozenset(doc_names[p.name]) for p in params]
     # the second number of "640 by 640" goes only with the first, to an option of several numbers
-    twins = {k for k, lit in enumerate(lits) if k and lit.kind == "number" and lits[k - 1].text == lit.text
+    twins = {k for k, lit in enumerate(lits) if k and lit.kind == "number" and lits[k - 1].kind == "number"
              and lits[k - 1].pos == lit.pos - 2 and words[lit.pos - 1].lower() == "by"}  # fmt: skip
     boost: dict[tuple[int, int], float] = {}
     registered = registered or {}
@@ -893,6 +893,8 @@ def bind(
             if lit.kind == "word" and key not in listed[pi] and any(key in other for other in listed):
                 continue  # another option's help lists it ("classification" is a task_name, not a model)
             plain = lit.kind == "word" and not _namelike(lit.text, _sentence_start(task, words, lit.pos))
+            if plain and lit.text.lower() in _THING_NOUNS:
+                continue  # "the fern scene (data in ...)": a noun for the thing, no name of it
             # an English-looking word is a value only right next to the option's own name, in its clause
             near = _near_score(words, lit.pos, names, set() if plain else extra, exact, clauses,
                                clauses[lit.pos] in named_clauses,
@@ -904,7 +906,8 @@ def bind(
                 near += 0.5  # its extension names it: seqs.fasta for fasta_file, a .csv for "manifest (csv)"
             elif lit.kind == "path" and any(_ext(lit.text) in exts and names & kind for kind, exts in _MEDIA):
                 near += 0.5  # its kind names it: traffic.mp4 for --video-input, face.png for --image
-            if (p.default or "").strip("'\"").lower() in _SPLITS and lit.kind == "word":
+            if (p.default or "").strip("'\"").lower() in _SPLITS and lit.kind == "word" \
+                    and names & {"split", "subset", "phase", "partition"}:
                 # --split (default "test") takes a split's name: "the validation split", not "cord-v2"
                 near += 1.0 if lit.text.lower() in _SPLITS else -1.0
             if lit.kind == "path" and lit.text in docvals.get(p.name, ()):
@@ -1342,6 +1345,9 @@ def _path_run(lits: Sequence[Literal], li: int) -> list[str]:
 #: The names of a dataset's splits, as an option such as ``--split`` (default ``test``) takes them.
 _SPLITS = frozenset({"train", "training", "test", "testing", "val", "valid", "validation", "dev", "eval", "trainval",
                      "minival", "holdout"})
+#: Plain nouns that say what a thing is, never what it is called (a folder called "data" is a path literal).
+_THING_NOUNS = frozenset({"data", "model", "models", "file", "files", "folder", "directory", "image", "images",
+                          "scene", "video", "videos", "checkpoint", "weights"})
 _FRACTION_WORDS = frozenset({"frac", "fraction", "ratio", "portion", "proportion", "percent", "percentage", "pct",
                              "prob", "probability", "share"})
 
