@@ -1681,6 +1681,8 @@ def rank_candidates(
     registered = {**family_names(catalog), **registered_names(catalog.registries)}
     named = {a.path: _file_words(a.path) for a in entries if a.kind == "python-script"}
     roles = task_roles(task)
+    cluster = bool(re.search(r"\b(?:slurm|submitit|cluster)\b", task, re.I))
+    one_machine = bool(re.search(r"\b(?:one|a single|single|1|same)\s+(?:machine|node|server|box)\b", task, re.I))
     for a in entries:
         if a.kind == EXAMPLE:
             head, code = example_words(a)
@@ -1709,6 +1711,8 @@ def rank_candidates(
             score += 1.0
         if a.usage:
             score += DOCUMENTED  # the README shows how to run it: gail/run_mujoco.py is an example, run.py the tool
+        if a.kind == "python-script" and _file_words(a.path) & {"submitit", "slurm"}:
+            score += 1.0 if cluster else -2.0 if one_machine else 0.0  # "on one machine with 8 GPUs": no SLURM job
         if len(roles) == 1 and a.kind in ("python-script", "shell-script", "python-module") \
                 and (own := file_roles(a.path)):
             score += ROLE if roles <= own else -ROLE if not own & roles else 0.0  # "Fine-tune ...": train.py
@@ -1802,6 +1806,11 @@ def device_ids(task: str) -> tuple[list[str], str]:
         return [], task
     ids = re.findall(r"\d+", m.group(1))
     return ids, task[: m.start()] + task[m.end(1) :]  # "on GPUs 0,1 for 10 epochs": 10 is no GPU's
+
+
+#: A task that runs on the CPU, and a device option whose help says how to ask for it ("-1 for CPU").
+_ON_CPU = re.compile(r"\b(?:on|to)\s+(?:the\s+)?cpu\b|\bno gpu\b|\bcpu[\s-]only\b|\bwithout (?:a )?gpu\b", re.I)
+_CPU_ID = re.compile(r"-1\s*(?:for|=|means|:|to use|uses?)?\s*(?:the\s+)?cpu\b|\bcpu\W{1,4}-1\b", re.I)
 
 
 def takes_device_ids(p: Param) -> bool:
@@ -2184,6 +2193,9 @@ def synthesize(
             pairs = [(p, v) for p, v in pairs if p.name != dev.name] + [(dev, value)]
         else:
             env = (("CUDA_VISIBLE_DEVICES", ",".join(ids)),)
+    elif a.kind in RUNNABLE and _ON_CPU.search(task) and (dev := device_option(a)) is not None \
+            and _CPU_ID.search(dev.help):
+        pairs = [(p, v) for p, v in pairs if p.name != dev.name] + [(dev, "-1")]  # "GPU ID, -1 for CPU"
     if extra:
         given = {v for _, v in extra}
         warns = [w for w in warns if not any(w.startswith(f"'{v}' fits no option") for v in given)]
