@@ -177,7 +177,7 @@ NERF = {
 
 def test_a_name_before_its_noun_a_default_that_is_no_split_and_a_non_square_size() -> None:
     cat = build_catalog(NERF.items())
-    code = line(cat, "Evaluate the fern scene (data in data/llff/fern, resolution 504x378).")
+    code = line(cat, "Evaluate the fern scene in data/llff/fern at resolution 504x378, not the data scene.")
     assert "--scene_name fern" in code and "--img_wh 504 378" in code and "--root_dir data/llff/fern" in code
 
 

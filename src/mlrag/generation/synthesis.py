@@ -704,7 +704,7 @@ def _near_score(
             weight /= 3.0 if anchored else 1.0
         if any(a < q < b for q in values_at):
             weight /= 3.0  # another value stands between: "batch 16 and size 128" keeps 16 from size
-        elif j > pos and j + 1 < len(words) and j + 1 != pos and words[j + 1].lower() not in _FILLER | _THING_NOUNS \
+        elif j > pos and j + 1 < len(words) and j + 1 != pos and words[j + 1].lower() not in _FILLER \
                 and (not clauses or clauses[j + 1] == clauses[j]):
             weight /= 3.0  # the name after the value has its own value right behind it: "64 on the device cuda"
         whole = compound.get(j) if compound else None  # "batch size": one name, --batch_size's, not --size's
