@@ -26,7 +26,10 @@ from typing import Any
 #: README code block places the script that block runs; 15: ``python -m pkg.mod`` lines are the usage of
 #: ``pkg/mod.py``, which then runs so (as a package's ``__main__.py`` always does); 16: yacs config keys
 #: (``config-key`` parameters) for scripts that take ``opts``; 17: options a function of another module adds
-#: to a script's parser (``add_model_args(parser)``).
+#: to a script's parser (``add_model_args(parser)``); 18: Python 2 scripts, ``<placeholder>`` arguments, the names of a
+#: table an option indexes as its choices, ``./x.py`` runs, options a ``parse_known_args`` script takes from its
+#: documented commands and config file, values a script compares an option with, docstring help of API and
+#: fire/jsonargparse parameters, top-level scripts that ``parse()`` an options class.
 CATALOG_VERSION = 18
 
 #: Affordance kinds, in the order a command-writing task prefers them.
