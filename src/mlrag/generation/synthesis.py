@@ -778,6 +778,12 @@ def family_names(catalog: Catalog) -> dict[str, frozenset[str]]:
     return out
 
 
+def known_names(catalog: Catalog) -> dict[str, frozenset[str]]:
+    """Every name ``bind`` can place by the words of its home: the repository's classes (``family_names``) and the
+    names its tables hold (``registered_names``, which win)."""
+    return {**family_names(catalog), **registered_names(catalog.registries)}
+
+
 def bind(
     task: str, affordance: Affordance, registered: Mapping[str, AbstractSet[str]] | None = None
 ) -> tuple[list[tuple[Param, str]], list[str], float]:
@@ -1189,11 +1195,13 @@ def _shape(name: str) -> str:
 #: Size letters of model names ("ConvNeXt-S", "ViT-L", "Swin-T") and the words names spell them with.
 SIZES = {"t": "tiny", "s": "small", "m": "medium", "b": "base", "l": "large", "h": "huge", "g": "giant"}
 _NAME_PIECE = re.compile(r"[A-Za-z]+|\d+(?:\.\d+)?")
+_RUN_PIECE = re.compile(r"[A-Za-z]+|\d+")
 
 
-def _pieces(name: str) -> tuple[list[str], list[str]]:
-    """A name's letter and digit runs and the separators between them (``vit_small``: vit, small; ``_``)."""
-    runs = list(_NAME_PIECE.finditer(name))
+def _pieces(name: str, decimals: bool = True) -> tuple[list[str], list[str]]:
+    """A name's letter and digit runs and the separators between them (``vit_small``: vit, small; ``_``); a
+    decimal (``1.5``) is one piece unless ``decimals`` is off."""
+    runs = list((_NAME_PIECE if decimals else _RUN_PIECE).finditer(name))
     seps = [name[a.end() : b.start()] for a, b in zip(runs, runs[1:])]
     return [m.group(0) for m in runs], seps
 
@@ -1661,8 +1669,10 @@ def rank_candidates(
     kinds: Sequence[str] = RUNNABLE,
     workdir: str = "",
     top: int = 5,
+    known: Mapping[str, AbstractSet[str]] | None = None,
 ) -> list[tuple[float, Affordance, list[tuple[Param, str]], list[str]]]:
-    """The best ``top`` entries of ``kinds`` for ``task``: (score, entry, bound values, warnings), best first."""
+    """The best ``top`` entries of ``kinds`` for ``task``: (score, entry, bound values, warnings), best first
+    (``known``: ``known_names(catalog)`` when the caller has it)."""
     tw = {x for w in words_of(task) for x in (_stem(w), _norm(w))} - _STOP  # "Fine-tune" also as "finetune"
     # "auxiliary-head": auxiliary, head (not the pieces of paths and addresses: "stylegan2" of a URL)
     pieces = {x for w in words_of(task) if not re.search(r"[/.]", w) for x in _split(w)} - _STOP
@@ -1678,7 +1688,7 @@ def rank_candidates(
         entries = here or entries
     folder = wd.rsplit("/", 1)[-1].lower()
     side: _TaskSide | None = None  # the task side of the examples, computed at the first one
-    registered = {**family_names(catalog), **registered_names(catalog.registries)}
+    registered = known_names(catalog) if known is None else known
     named = {a.path: _file_words(a.path) for a in entries if a.kind == "python-script"}
     roles = task_roles(task)
     cluster = bool(re.search(r"\b(?:slurm|submitit|cluster)\b", task, re.I))
@@ -2156,19 +2166,20 @@ def synthesize(
         launcher, task = launcher_of(task)
         ids, no_ids = device_ids(task)  # "on GPU 1": the entry's device option, else CUDA_VISIBLE_DEVICES
     kinds = (EXAMPLE, "python-api") if python else RUNNABLE
-    ranked = rank_candidates(task, catalog, hits, kinds=kinds, workdir=workdir)
+    known = known_names(catalog)  # once per task: each ranking below binds every candidate
+    ranked = rank_candidates(task, catalog, hits, kinds=kinds, workdir=workdir, known=known)
     if output_type is None and not python and catalog.of_kind(EXAMPLE):
         # no word asks for Python, yet the documentation may answer the task with an example that beats every
         # command ("### Image Captioning" and its code block): the better-scored kind wins, unless the command
         # takes more of the task's own values (numbers, paths, quoted strings) than the example can hold — a
         # task that sets a temperature and a sample count is asking for the script that has those options
-        shown = rank_candidates(task, catalog, hits, kinds=(EXAMPLE,), workdir=workdir)
+        shown = rank_candidates(task, catalog, hits, kinds=(EXAMPLE,), workdir=workdir, known=known)
         if shown and (not ranked or shown[0][0] > ranked[0][0] + margin):
             held = example_values(task, shown[0][1], catalog)[3]
             if not ranked or _task_values_held(task, held) >= _task_values_held(task, [v for _, v in ranked[0][2]]):
                 ranked = shown
     if not ranked and python:
-        ranked = rank_candidates(task, catalog, hits, kinds=RUNNABLE, workdir=workdir)
+        ranked = rank_candidates(task, catalog, hits, kinds=RUNNABLE, workdir=workdir, known=known)
     if not ranked or ranked[0][0] <= 0:
         return None
     pick = 0
@@ -2186,7 +2197,7 @@ def synthesize(
         # the entry is chosen on the whole task ("GPUs 0 and 1" says train.py --gpus); its values are bound without
         # the ids, which then go to its device option in its form, else to CUDA_VISIBLE_DEVICES
         task = no_ids
-        pairs, warns, _ = bind(task, a, {**family_names(catalog), **registered_names(catalog.registries)})
+        pairs, warns, _ = bind(task, a, known)
         dev = device_option(a)
         value = device_value(dev, ids) if dev is not None else None
         if dev is not None and value is not None:
@@ -2297,12 +2308,9 @@ def config_value(
     return [(opts[0], posixpath.relpath(scored[0][4], run_dir(a, caller) or "."))]
 
 
-_PIECE = re.compile(r"[a-z]+|\d+")
-
-
 def _name_pieces(text: str) -> list[str]:
     """Letter and digit runs, lower-cased: ``ade20k-resnet101-upernet`` -> ade, 20, k, resnet, 101, upernet."""
-    return _PIECE.findall(text.lower())
+    return [x.lower() for x in _pieces(text, decimals=False)[0]]
 
 
 #: How far a config file must lead the next before the task is taken to name it by the pieces of its name.
