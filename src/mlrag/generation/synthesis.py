@@ -784,25 +784,52 @@ def known_names(catalog: Catalog) -> dict[str, frozenset[str]]:
     return {**family_names(catalog), **registered_names(catalog.registries)}
 
 
-def bind(
-    task: str, affordance: Affordance, registered: Mapping[str, AbstractSet[str]] | None = None
-) -> tuple[list[tuple[Param, str]], list[str], float]:
-    """Deterministic binding of the task's literals to ``affordance``'s parameters (``registered``: from
-    ``registered_names``; a name a table holds goes to the option its own name matches: ``--model``).
+def _flags_said(
+    words: Sequence[str], params: Sequence[Param], said_bools: Sequence[tuple[Param, str]], bit_flags: Sequence[Param]
+) -> list[tuple[Param, str]]:
+    """The flags and True/False options the task's words set, for ``bind`` (``""`` as a flag's value)."""
+    flags: list[tuple[Param, str]] = []
+    stems = {_stem(w) for w in words}
+    pairs_said = {_norm(a + b) for a, b in zip(words, words[1:])}
+    for p in params:
+        if bool_valued(p):
+            flags += [(q, v) for q, v in said_bools if q is p]
+            continue
+        if p in bit_flags:
+            flags.append((p, ""))
+            continue
+        if p.is_flag:
+            flag_words = {_stem(w) for w in _split(p.name)} - {"no", "use", "enable", "do"}
+            # "tie the weights" says --tied, "mirroring" says --mirror
+            # ("auxiliary losses" for --no_aux_loss), all said close together: "images" and "weights" far apart
+            # in the task do not say --image-weights
+            def hits(n: str) -> list[int]:
+                return [i for i, w in enumerate(words) if (t := _stem(w)) == n or len(n) >= 4 and t.startswith(n)
+                        or len(t) >= 3 and n in (t + "d", t + "ed") or t in ABBREVIATIONS.get(n, ())]  # fmt: skip
 
-    Returns (bound pairs in parameter order, warnings, total score). Each literal goes to at most one
-    parameter and each parameter gets at most one value (a list for ``nargs``).
-    """
-    task = plain_numbers(task, memory=any({"memory", "mem"} & param_words(p) for p in affordance.params))
-    words, lits = task_literals(task)
-    clauses = _clauses(task, words)
-    # ``**kwargs`` and ``nargs=argparse.REMAINDER`` ("opts": config overrides as KEY VALUE pairs) take no literal
-    # nor do options the launcher sets (--local_rank) or that take KEY VALUE pairs (yacs "--opts")
-    params = [p for p in affordance.params
-              if not (p.kind == "kwarg" and p.name.startswith("**")) and p.nargs not in REMAINDER_NARGS
-              and _norm(p.name) != "localrank"
-              and not _KEY_VALUE.search(p.help)]  # fmt: skip
-    spelled = set().union(*(exact_names(p) for p in params)) if params else set()
+            at = [hits(n) for n in flag_words]
+            said = all(at) and _close(at, 4)
+            # one spelling written as two words: "fast mode" for --fastmode, "render only" for --renderonly
+            joined = _norm("".join(w for w in _split(p.name) if w not in ("no", "use", "enable", "do")))
+            said = said or len(joined) >= 6 and joined in pairs_said
+            off_gpu = bool({_stem(w) for w in _split(p.name)} & {"no", "disable"} and flag_words & {"gpu", "cuda"})
+            if flag_words and said and not flag_words <= {"gpu", "cuda"}:
+                flags.append((p, ""))
+            elif off_gpu and "cpu" in stems:
+                flags.append((p, ""))  # "on the CPU only": --no-cuda, --disable_gpu
+            elif _help_said(p.help, words):
+                flags.append((p, ""))  # --fp16 "half precision": the task says its help's words together
+    return flags
+
+
+def _value_literals(
+    task: str, words: Sequence[str], lits: list[Literal], params: Sequence[Param], affordance: Affordance,
+    spelled: AbstractSet[str],
+) -> tuple[list[Literal], list[tuple[Param, str]], list[Param], set[int]]:
+    """The task's literals that may be option values, for ``bind``: without the words that spell or name an
+    option, the script's own file and folder, the words that set a True/False option, the numbers of an
+    "8-bit"-style flag and what the task turns down. Also the True/False options said (with their values), the
+    bit flags said and the word positions of their numbers."""
     # a literal that spells an option ("pool_ratio") or names it ("the model") is not a value
     lits = [lit for lit in lits if lit.kind != "word" or _norm(lit.text) not in spelled]
     # the task naming the script ("with run.py") or the folder it runs in ("I'm inside scripts/torch") gives it no
@@ -840,6 +867,30 @@ def bind(
         _norm(a + b) in spelled for a, b in ((words[lit.pos - 1] if lit.pos else "", lit.text),
                                              (lit.text, words[lit.pos + 1] if lit.pos + 1 < len(words) else ""))
         if a and b)))]
+    return lits, said_bools, bit_flags, bit_pos
+
+
+def bind(
+    task: str, affordance: Affordance, registered: Mapping[str, AbstractSet[str]] | None = None
+) -> tuple[list[tuple[Param, str]], list[str], float]:
+    """Deterministic binding of the task's literals to ``affordance``'s parameters (``registered``: from
+    ``registered_names``; a name a table holds goes to the option its own name matches: ``--model``).
+
+    Returns (bound pairs in parameter order, warnings, total score). Each literal goes to at most one
+    parameter and each parameter gets at most one value (a list for ``nargs``).
+    """
+    task = plain_numbers(task, memory=any({"memory", "mem"} & param_words(p) for p in affordance.params))
+    words, lits = task_literals(task)
+    clauses = _clauses(task, words)
+    # ``**kwargs`` and ``nargs=argparse.REMAINDER`` ("opts": config overrides as KEY VALUE pairs) take no literal
+    # nor do options the launcher sets (--local_rank) or that take KEY VALUE pairs (yacs "--opts")
+    params = [p for p in affordance.params
+              if not (p.kind == "kwarg" and p.name.startswith("**")) and p.nargs not in REMAINDER_NARGS
+              and _norm(p.name) != "localrank"
+              and not _KEY_VALUE.search(p.help)]  # fmt: skip
+    spelled = set().union(*(exact_names(p) for p in params)) if params else set()
+    lits, said_bools, bit_flags, bit_pos = _value_literals(task, words, lits, params, affordance, spelled)
+    task_stems = {_stem(w) for w in words}
     cands: list[tuple[float, int, int, str]] = []  # (score, literal index, param index, value)
     # two words that spell one option ("batch size": --batch_size): each names that option, not another (--size)
     compound = {k: _norm(words[j] + words[j + 1]) for j in range(len(words) - 1)
@@ -1000,37 +1051,7 @@ def bind(
             elif lit.kind == "path" and p.nargs in ("+", "*") and not any(c in lit.text for c in " '\""):
                 value = " ".join(_path_run(lits, li))  # "face1.png and face2.png" for files given as a list
             cands.append((near + bonus, li, pi, value))
-    flags: list[tuple[Param, str]] = []
-    stems = {_stem(w) for w in words}
-    pairs_said = {_norm(a + b) for a, b in zip(words, words[1:])}
-    for p in params:
-        if bool_valued(p):
-            flags += [(q, v) for q, v in said_bools if q is p]
-            continue
-        if p in bit_flags:
-            flags.append((p, ""))
-            continue
-        if p.is_flag:
-            flag_words = {_stem(w) for w in _split(p.name)} - {"no", "use", "enable", "do"}
-            # "tie the weights" says --tied, "mirroring" says --mirror
-            # ("auxiliary losses" for --no_aux_loss), all said close together: "images" and "weights" far apart
-            # in the task do not say --image-weights
-            def hits(n: str) -> list[int]:
-                return [i for i, w in enumerate(words) if (t := _stem(w)) == n or len(n) >= 4 and t.startswith(n)
-                        or len(t) >= 3 and n in (t + "d", t + "ed") or t in ABBREVIATIONS.get(n, ())]  # fmt: skip
-
-            at = [hits(n) for n in flag_words]
-            said = all(at) and _close(at, 4)
-            # one spelling written as two words: "fast mode" for --fastmode, "render only" for --renderonly
-            joined = _norm("".join(w for w in _split(p.name) if w not in ("no", "use", "enable", "do")))
-            said = said or len(joined) >= 6 and joined in pairs_said
-            off_gpu = bool({_stem(w) for w in _split(p.name)} & {"no", "disable"} and flag_words & {"gpu", "cuda"})
-            if flag_words and said and not flag_words <= {"gpu", "cuda"}:
-                flags.append((p, ""))
-            elif off_gpu and "cpu" in stems:
-                flags.append((p, ""))  # "on the CPU only": --no-cuda, --disable_gpu
-            elif _help_said(p.help, words):
-                flags.append((p, ""))  # --fp16 "half precision": the task says its help's words together
+    flags = _flags_said(words, params, said_bools, bit_flags)
     # a tie goes to a value the option's help lists ("GRU" for "type of network (LSTM, GRU)", not "Wikitext-2"),
     # then to the option a bare count means: "Run 1500 iterations" is --max_iters, not --eval_iters
     # and then to the option whose name the task says more fully ("a learning rate of 0.05": --lr, not --lr_rampup)
