@@ -18,6 +18,7 @@ import re
 import shlex
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -215,12 +216,36 @@ def _script_entries(path: str, spec: CliSpec | None, params: tuple[Param, ...], 
     return out
 
 
+def _main_block(tree: ast.Module | None) -> bool:
+    """Whether the module has an ``if __name__ == "__main__":`` block."""
+    return tree is not None and any(isinstance(n, ast.If) and "__main__" in ast.unparse(n.test) for n in tree.body)
+
+
+def _documented_scripts(src: dict[str, str]) -> set[str]:
+    """The Python files the documentation runs (``cd code && python main.py``), resolved as ``_place`` does: a
+    script whose options come from a module it imports at the top (``import world``, which parses them) is run
+    though it has no ``__main__`` block."""
+    scripts = {p for p in src if p.endswith(".py")}
+    out: set[str] = set()
+    for path, text in src.items():
+        if not path.endswith((*_DOCS, *_SHELL)) or ".py" not in text:
+            continue
+        for line in text.splitlines():
+            if ".py" in line:
+                for target, is_module in find_invocations(line):
+                    hit = resolve_invocation(target, is_module, posixpath.dirname(path), scripts)
+                    if hit is not None:
+                        out.add(hit[0])
+    return out
+
+
 def _python_entries(path: str, text: str, tree: ast.Module, sources: dict[str, str], specs: dict[str, CliSpec | None],
-                    trees: dict[str, ast.Module], load_yaml: Any) -> list[Affordance]:  # fmt: skip
+                    trees: dict[str, ast.Module], load_yaml: Any, documented: AbstractSet[str] = frozenset()
+                    ) -> list[Affordance]:  # fmt: skip
     v = Values(tree)
     summary = (ast.get_docstring(tree) or "").strip().split("\n", 1)[0]
     spec = specs.get(path)
-    main = runs_as_main(tree)
+    main = runs_as_main(tree) or path in documented
     if spec is not None:
         if "parents" in text:  # ArgumentParser(parents=[other_module.get_args_parser()])
             spec = with_parents(spec, tree, path, sources, specs)
@@ -305,11 +330,12 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
             skipped.append(f"{path}: command line too deeply nested to read")
             specs[path] = None
     load_yaml = _yaml_loader()
+    documented = _documented_scripts(src)
     entries: list[Affordance] = []
     names = set(src)
     for path, tree in trees.items():
         try:
-            entries += _python_entries(path, src[path], tree, src, specs, trees, load_yaml)
+            entries += _python_entries(path, src[path], tree, src, specs, trees, load_yaml, documented)
             if is_api_module(path, names, runs_as_main(tree)):
                 entries += api_affordances(path, tree, names)
             entries += registry_affordances(path, tree, names, decorators="register" in src[path])
@@ -335,11 +361,17 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
         entries = [_with_config_keys(a, keys) for a in entries] if keys else entries
     if any(a.kind == "registry" for a in entries):
         entries = _with_table_choices(entries, trees, names)
-    entries = [_with_compared_values(a, trees.get(a.path)) if a.kind == "python-script" else a for a in entries]
+    entries = [_with_compared_values(a, trees, src) if a.kind == "python-script" else a for a in entries]
     placed = _place(entries, src)
     placed = [_with_passed_options(a, src, load_yaml) for a in placed]
     helpers = _option_modules(trees, specs, src)
     placed = [a for a in placed if not (a.kind == "python-script" and a.path in helpers and not a.invoked_by)]
+    # a module a documented script imports, that parses the options at import (LightGCN's ``world.py`` for
+    # ``python main.py``) and that nothing runs itself, is the script's configuration, not an entry
+    imported = {m for a in placed if a.kind == "python-script" and a.usage and a.path in trees
+                for m in imported_repo_modules(trees[a.path], a.path, src)}  # fmt: skip
+    placed = [a for a in placed if not (a.kind == "python-script" and a.path in imported and not a.usage
+                                        and not a.invoked_by and not _main_block(trees.get(a.path)))]
     return Catalog(sort_entries(placed), skipped=tuple(skipped))
 
 
@@ -381,13 +413,18 @@ def compared_values(tree: ast.Module, dests: set[str]) -> dict[str, list[str]]:
     return {d: list(vs)[:MAX_COMPARED] for d, vs in out.items()}
 
 
-def _with_compared_values(a: Affordance, tree: ast.Module | None) -> Affordance:
-    """``a`` with the values its script compares an option with written into that option's help (``checked:
-    docvqa | rvlcdip``), where neither choices nor the help list them: the names it takes, as a help would."""
+def _with_compared_values(a: Affordance, trees: dict[str, ast.Module], src: dict[str, str]) -> Affordance:
+    """``a`` with the values its script (or a repository module it imports: a wrapper ``enjoy.py`` that calls
+    ``rl_zoo3.enjoy``) compares an option with written into that option's help (``checked: docvqa | rvlcdip``),
+    where neither choices nor the help list them: the names it takes, as a help would."""
+    tree = trees.get(a.path)
     if tree is None or not a.params:
         return a
     dests = {p.dest for p in a.params if p.kind == "option" and not p.choices and not p.is_flag}
-    found = compared_values(tree, dests) if dests else {}
+    found: dict[str, list[str]] = {}
+    for t in [tree, *(trees[m] for m in imported_repo_modules(tree, a.path, src) if m in trees)] if dests else []:
+        for dest, values in compared_values(t, dests).items():
+            found[dest] = list(dict.fromkeys([*found.get(dest, []), *values]))[:MAX_COMPARED]
     if not found:
         return a
     params = tuple(replace(p, help=f"{p.help} (checked: {' | '.join(found[p.dest])})".strip())

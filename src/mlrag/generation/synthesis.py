@@ -214,7 +214,8 @@ def param_words(p: Param) -> frozenset[str]:
         if {_stem(x) for x in ABBREVIATIONS[short]} <= out:
             out.add(short)
     out -= {"no", "use", "enable", "num", "n", "number", "is", "do", "s"}
-    out -= {"to", "of", "the", "for", "with", "and", "or", "by", "as", "at", "in", "on"}  # (init_from: "from X")
+    # (init_from: "from X"; a_fold: "a" is an article)
+    out -= {"to", "of", "the", "for", "with", "and", "or", "by", "as", "at", "in", "on", "a", "an", "i"}
     return frozenset(out)
 
 
@@ -1655,7 +1656,8 @@ _TASK_ROLES = {
 _FILE_ROLES = {
     "train": frozenset({"train", "training", "finetune", "pretrain", "trainer"}),
     "apply": frozenset({"test", "eval", "evaluate", "evaluation", "inference", "infer", "predict", "demo",
-                        "val", "validate", "valid"}),
+                        "val", "validate", "valid", "detect", "sample", "generate", "enjoy", "render", "translate",
+                        "synthesize", "transcribe", "caption", "segment"}),
 }
 
 
