@@ -429,7 +429,8 @@ _FILE_KINDS: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
 )  # fmt: skip
 #: Name words of options that take a file of one kind of media, and its extensions.
 _MEDIA = ((frozenset({"image", "img", "picture", "photo", "pic"}), _IMAGES),
-          (frozenset({"audio", "sound", "speech", "wav", "waveform"}), _AUDIO), (frozenset({"video", "vid"}), _VIDEO))
+          (frozenset({"audio", "sound", "speech", "wav", "waveform", "track", "song", "music", "mix"}), _AUDIO),
+          (frozenset({"video", "vid"}), _VIDEO))
 #: Name words of options that take free text (a prompt, a question), not a file.
 _TEXT_OPTION = frozenset({"text", "prompt", "caption", "question", "sentence", "query"})
 _PATH_WORDS = frozenset({"path", "file", "dir", "directory", "folder", "root"})
@@ -607,8 +608,8 @@ def _fits(p: Param, lit: Literal) -> bool:
             r"\[[\d.,\s]+\]|\([\d.,\s]+\)|\d+(?:\.\d+)?(?:,\d+(?:\.\d+)?)+", p.default.strip("'\"")):
         return False  # a size written [1280, 960], epochs written 700,800,900: numbers, not "schedule"
     if t in ("int", "float") or "int" in t and "str" not in t \
-            or re.fullmatch(r"(?:(?:typing\.)?optional\[)?float\]?(?:\s*\|\s*none)?", t):
-        return False  # (``Optional[float]``: no file either)
+            or re.fullmatch(r"(?:(?:typing\.)?optional\[)?float\]?(?:\s*\|\s*none)?|\w*_float", t):
+        return False  # (``Optional[float]``, whisper's ``optional_float``: no file either)
     # a path is no English word ("Additionally", "image") and no sentence
     word = lit.kind == "word" and not re.search(r"[0-9_\-./]", lit.text)  # "LLFF", "ImageNet": names, not folders
     if takes_path(p) and (word or lit.kind == "quoted" and " " in lit.text):
@@ -1007,6 +1008,9 @@ def bind(
                 elif (doc_names[p.name] or help_choices(p)) and not takes_path(p) \
                         and not names & {"name", "folder", "dir", "file", "path", "prefix", "suffix"}:
                     value_as = written
+            if lit.kind == "word" and not plain and words[lit.pos + 1 : lit.pos + 2] in (["model"], ["network"]) \
+                    and re.search(r"\bmodel\b", f"{p.name} {p.help}", re.I) and not takes_path(p):
+                near += 0.6  # "with the hdemucs_mmi model": --name, "Pretrained model name" ("model" is no stem)
             if lit.kind == "word" and not plain and _called(words, lit.pos) and "name" in names | extra:
                 near += 1.0  # "an LMDB called ffhq_codes", "model name celeba64": the option that takes a name
             if lit.kind == "number" and p.type in (None, "str") and p.default and value_shape(p.default) == "text":
@@ -1865,9 +1869,8 @@ def device_value(p: Param, ids: Sequence[str]) -> str | None:
     if p.nargs in ("+", "*"):
         return " ".join(ids)
     if p.default and re.fullmatch(r"cuda(?::\d+)?", p.default.strip("'\"")) \
-            or "device" in _split(p.dest or p.name) and p.type in (None, "str") and not p.default \
-            and "cuda" in p.help.lower():
-        return f"cuda:{ids[0]}" if len(ids) == 1 else None  # --device cuda:1 ("cuda device, e.g. cuda:0")
+            or "device" in _split(p.dest or p.name) and p.type in (None, "str") and "cuda:" in p.help.lower():
+        return f"cuda:{ids[0]}" if len(ids) == 1 else None  # --device cuda:1 ("torch device, e.g. cuda:0")
     if len(ids) > 1 and p.type == "int":
         return None
     return ",".join(ids)
@@ -2050,6 +2053,10 @@ API_HINT = re.compile(
 )
 
 
+#: "Run Demucs as a Python module (python3 -m)": a command, whatever "module" says otherwise.
+_RUN_AS_MODULE = re.compile(r"\bpython3?\s+-m\b|\bas an?\s+(?:python\s+)?module\b", re.I)
+
+
 def wants_python(task: str, catalog: Catalog) -> bool:
     """True when the task asks for Python code (says so, calls a name with ``()`` or asks for a function, class,
     module, library or framework of a repository that has a Python API), or the repository offers only an API."""
@@ -2063,7 +2070,7 @@ def wants_python(task: str, catalog: Catalog) -> bool:
         if any(_norm(m.group(1)) in packages and m.group(1) == m.group(1).lower()
                for m in _WITH_PACKAGE.finditer(task)):  # fmt: skip
             return True  # "with deepface": the package as its import is written
-    if api and API_HINT.search(task):
+    if api and API_HINT.search(task) and not _RUN_AS_MODULE.search(task):
         return True
     return not catalog.of_kind(*RUNNABLE) and api
 
@@ -2228,8 +2235,10 @@ def synthesize(
         else:
             env = (("CUDA_VISIBLE_DEVICES", ",".join(ids)),)
     elif a.kind in RUNNABLE and _ON_CPU.search(task) and (dev := device_option(a)) is not None \
-            and _CPU_ID.search(dev.help):
-        pairs = [(p, v) for p, v in pairs if p.name != dev.name] + [(dev, "-1")]  # "GPU ID, -1 for CPU"
+            and (cpu := "-1" if _CPU_ID.search(dev.help) else "cpu" if "device" in _split(dev.dest or dev.name)
+                 and re.search(r"\bcpu\b|\bcuda\b", f"{dev.default} {dev.help}", re.I) else ""):  # fmt: skip
+        # "GPU ID, -1 for CPU" takes -1; --device (default "cuda") takes cpu
+        pairs = [(p, v) for p, v in pairs if p.name != dev.name and v.lower() != "cpu"] + [(dev, cpu)]
     if extra:
         given = {v for _, v in extra}
         warns = [w for w in warns if not any(w.startswith(f"'{v}' fits no option") for v in given)]
