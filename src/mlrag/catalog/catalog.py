@@ -39,6 +39,7 @@ from .python_cli import (
     dataclass_params,
     dict_options,
     exec_config_params,
+    has_main_block,
     hf_dataclass_names,
     hydra_config,
     hydra_params,
@@ -216,11 +217,6 @@ def _script_entries(path: str, spec: CliSpec | None, params: tuple[Param, ...], 
     return out
 
 
-def _main_block(tree: ast.Module | None) -> bool:
-    """Whether the module has an ``if __name__ == "__main__":`` block."""
-    return tree is not None and any(isinstance(n, ast.If) and "__main__" in ast.unparse(n.test) for n in tree.body)
-
-
 def _documented_scripts(src: dict[str, str]) -> set[str]:
     """The Python files the documentation runs (``cd code && python main.py``), resolved as ``_place`` does: a
     script whose options come from a module it imports at the top (``import world``, which parses them) is run
@@ -371,7 +367,7 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
     imported = {m for a in placed if a.kind == "python-script" and a.usage and a.path in trees
                 for m in imported_repo_modules(trees[a.path], a.path, src)}  # fmt: skip
     placed = [a for a in placed if not (a.kind == "python-script" and a.path in imported and not a.usage
-                                        and not a.invoked_by and not _main_block(trees.get(a.path)))]
+                                        and not a.invoked_by and not has_main_block(trees.get(a.path)))]
     return Catalog(sort_entries(placed), skipped=tuple(skipped))
 
 

@@ -90,15 +90,21 @@ def _reads_argv(node: ast.AST) -> bool:
                for n in ast.walk(node))  # fmt: skip
 
 
+def has_main_block(tree: ast.Module | None) -> bool:
+    """Whether the module has an ``if __name__ == "__main__":`` block."""
+    return tree is not None and any(
+        isinstance(n, ast.If) and "__name__" in ast.unparse(n.test) and "__main__" in ast.unparse(n.test)
+        for n in tree.body
+    )
+
+
 def runs_as_main(tree: ast.Module) -> bool:
     """True when the module has an ``if __name__ == "__main__":`` block, calls a parser at module level or reads
     ``sys.argv`` in its top-level code, or exec's a configurator (``exec_config_call``)."""
-    if exec_config_call(tree) is not None:
-        return True  # a top-level script configured by exec'ing a configurator
+    if exec_config_call(tree) is not None or has_main_block(tree):
+        return True  # (a top-level script configured by exec'ing a configurator)
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _reads_argv(node):
-            return True
-        if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test):
             return True
         if isinstance(node, (ast.Expr, ast.Assign)) and isinstance(getattr(node, "value", None), ast.Call):
             name = dotted_name(node.value.func).split(".")[-1]  # type: ignore[union-attr,attr-defined]
@@ -760,6 +766,7 @@ __all__ = [
     "hydra_config",
     "hydra_params",
     "yacs_keys",
+    "has_main_block",
     "imported_repo_modules",
     "params_from_options",
     "read_cli",
