@@ -274,7 +274,7 @@ _NUMBER_WORDS = {"single": "1", "one": "1", "two": "2", "three": "3", "four": "4
                  "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
 _NUMBER_WORD = re.compile(
     r"\b((?:just\s+)?a\s+single|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
-    r"(?!(?:of|by|or|and|to|at|in|on|another|more|million|thousand|hundred|billion|another|day|time)\b)(?=[a-z])",
+    r"(?!(?:of|by|or|and|to|at|in|on|another|more|million|thousand|hundred|billion|day|time)\b)(?=[a-z])",
     re.I)
 
 
