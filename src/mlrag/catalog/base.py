@@ -29,8 +29,10 @@ from typing import Any
 #: to a script's parser (``add_model_args(parser)``); 18: Python 2 scripts, ``<placeholder>`` arguments, the names of a
 #: table an option indexes as its choices, ``./x.py`` runs, options a ``parse_known_args`` script takes from its
 #: documented commands and config file, values a script compares an option with, docstring help of API and
-#: fire/jsonargparse parameters, top-level scripts that ``parse()`` an options class.
-CATALOG_VERSION = 18
+#: fire/jsonargparse parameters, top-level scripts that ``parse()`` an options class; 19: placeholder names of
+#: examples (``compute_fid(fdir1)``) as slots, ``python -m pkg`` of a src layout, a ``__main__.py`` running another
+#: module's ``main()`` takes its options.
+CATALOG_VERSION = 19
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (

@@ -280,6 +280,9 @@ def _python_entries(path: str, text: str, tree: ast.Module, sources: dict[str, s
                                    (1, len(text.splitlines()) or 1))  # fmt: skip
         borrowed = borrowed_cli(tree, path, sources, specs)
         if borrowed is not None:
+            if not summary:  # a __main__.py that runs fid_score.main(): what the module it runs says it does
+                summary = next((first for m in imported_repo_modules(tree, path, sources) if m in trees
+                                and (first := (ast.get_docstring(trees[m]) or "").strip().split("\n", 1)[0])), "")
             return _script_entries(path, borrowed, params_from_options(borrowed.options), borrowed.framework,
                                    summary, (1, len(text.splitlines()) or 1))  # fmt: skip
         if absl:
@@ -287,6 +290,33 @@ def _python_entries(path: str, text: str, tree: ast.Module, sources: dict[str, s
         argv = argv_params(tree) if "argv" in text else ()
         return _script_entries(path, None, argv, "sys.argv" if argv else "", summary, (1, len(text.splitlines()) or 1))
     return []
+
+
+def imported_choices(spec: CliSpec, tree: ast.Module, path: str, src: dict[str, str],
+                     trees: dict[str, ast.Module]) -> CliSpec:
+    """``spec`` with the choices its options take from names imported from repository modules
+    (``choices=DATASETS`` after ``from utils.datasets import DATASETS``, where ``DATASETS = list(D.keys())``)."""
+    found: dict[str, list[str]] = {}
+    wanted = {o["choices_ref"] for o in spec.options if o.get("choices_ref")}
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        for alias in node.names:
+            local = alias.asname or alias.name
+            if local not in wanted or local in found:
+                continue
+            one = ast.Module(body=[ast.ImportFrom(module=node.module, names=[ast.alias(name=alias.name)],
+                                                  level=node.level)], type_ignores=[])  # fmt: skip
+            for mod in imported_repo_modules(one, path, src):
+                got = Values(trees[mod]).choices(ast.Name(id=alias.name, ctx=ast.Load())) if mod in trees else None
+                if got:
+                    found[local] = got
+                    break
+    if not found:
+        return spec
+    options = tuple({**o, "choices": found[o["choices_ref"]]} if o.get("choices_ref") in found else o
+                    for o in spec.options)  # fmt: skip
+    return replace(spec, options=options)
 
 
 def _yaml_loader() -> Any:
@@ -325,6 +355,9 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
         except (RecursionError, MemoryError):
             skipped.append(f"{path}: command line too deeply nested to read")
             specs[path] = None
+        spec = specs[path]
+        if spec is not None and any(o.get("choices_ref") for o in spec.options):
+            specs[path] = imported_choices(spec, tree, path, src, trees)
     load_yaml = _yaml_loader()
     documented = _documented_scripts(src)
     entries: list[Affordance] = []
@@ -372,7 +405,7 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
 
 
 #: Most values kept per option from the comparisons a script makes with it.
-MAX_COMPARED = 24
+MAX_COMPARED = 64  # get_network() of a model zoo compares --net with a few dozen names
 
 
 def compared_values(tree: ast.Module, dests: set[str]) -> dict[str, list[str]]:
@@ -690,7 +723,10 @@ def _place(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
         if a.kind == "python-script" and (as_module.get(a.path, 0) > 0 or package_main):
             # the docs run it as ``python -m baselines.run`` (its imports are the package's), and a package's
             # ``__main__.py`` only runs so
-            rel = "-m " + rel.removesuffix(".py").removesuffix("/__main__").replace("/", ".")
+            rel = rel.removesuffix(".py").removesuffix("/__main__")
+            if rel.startswith("src/") and not workdir:
+                rel = rel[4:]  # the docs run an installed package of a src layout from the root
+            rel = "-m " + rel.replace("/", ".")
         elif a.kind == "python-script" and as_program.get(a.path, 0) > 0 and not rel.startswith("../"):
             runner, rel = "", "./" + rel  # the docs run it as a program: ``./main.py --si`` (chmod +x, a shebang)
         run = f"{runner} {rel}".lstrip() + (f" {a.subcommand}" if a.subcommand else "")

@@ -8,7 +8,8 @@ values. Each example keeps its provenance (file, lines), its heading path and th
 (``raw_image`` loaded once, used by every later block) gets that block prepended, so every example runs on its
 own. Its *slots* — the string literals, the repository calls and the tensor shapes written in it — are its
 parameters (kind ``literal``, ``position`` = slot index): the values a task may replace (``example_slots``);
-numbers given to a keyword or an attribute are slots too, named by it (``num_inference_steps=50``).
+numbers given to a keyword or an attribute are slots too, named by it (``num_inference_steps=50``), and so are
+names the example uses but never defines, given to a call (``compute_fid(fdir1, fdir2)``: placeholders).
 
 Pure: text in, affordances out; a block that is not Python (shell, pseudo-code, a syntax error) is not an
 example and is silently left out, because documentation is full of them.
@@ -43,9 +44,9 @@ _NOT_PYTHON = {"bash", "sh", "shell", "console", "zsh", "yaml", "yml", "json", "
 
 @dataclass(frozen=True)
 class Slot:
-    """A place in an example's code a task value may replace: ``kind`` string | call | shape | number, its ``text`` (the
-    string's value, the called name, the shape's numbers joined by commas), the name it is given to (``dest``:
-    the keyword or the assigned variable) and its character span in the code."""
+    """A place in an example's code a task value may replace: ``kind`` string | call | shape | number | name, its
+    ``text`` (the string's value, the called name, the shape's numbers joined by commas, the placeholder's name),
+    the name it is given to (``dest``: the keyword or the assigned variable) and its character span in the code."""
 
     kind: str
     text: str
@@ -89,8 +90,14 @@ def example_slots(code: str) -> list[Slot]:
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             docstrings.add(id(node.value))
     out: list[Slot] = []
+    free = _free(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+        if isinstance(node, ast.Name) and node.id in free and id(node) in dest_of and isinstance(node.ctx, ast.Load) \
+                and not node.id[:1].isupper():
+            # a name the example never defines, given to a call: a placeholder for the user's value
+            # (``fid.compute_fid(fdir1, fdir2)``, ``dataset_name=custom_name``)
+            out.append(Slot("name", node.id, dest_of[id(node)], *span(node)))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
             if 0 < len(node.value) <= 200 and "\n" not in node.value and not node.value.startswith("__"):
                 out.append(Slot("string", node.value, dest_of.get(id(node), ""), *span(node)))
         elif (isinstance(node, ast.Constant) and type(node.value) in (int, float)
@@ -121,7 +128,8 @@ def fill_slots(code: str, values: Sequence[tuple[int, str]]) -> str:
     for i, value in values:
         if 0 <= i < len(slots):
             s = slots[i]
-            text = repr(value) if s.kind == "string" else value
+            number = re.fullmatch(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", value) is not None
+            text = repr(value) if s.kind == "string" or s.kind == "name" and not number else value
             edits.append((s.start, s.end, text))
     for a, b, text in sorted(edits, reverse=True):
         code = code[:a] + text + code[b:]

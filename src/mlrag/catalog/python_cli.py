@@ -476,7 +476,8 @@ def _yaml_type(val: Any) -> str:
 
 def imported_repo_modules(tree: ast.Module, script: str, sources: Sources, run_from: str | None = None) -> list[str]:
     """Repository files that ``tree`` (the file ``script``) imports, resolved as Python would from the script's
-    folder (how a script run as ``python script.py`` sees its siblings) or from the repository root."""
+    folder (how a script run as ``python script.py`` sees its siblings), from the repository root, or from
+    ``src/`` (an installed package of a src layout)."""
     out: list[str] = []
     here = posixpath.dirname(script)
     for node in ast.walk(tree):
@@ -495,7 +496,9 @@ def imported_repo_modules(tree: ast.Module, script: str, sources: Sources, run_f
             mods = [f"{here.replace('/', '.')}.{a.name}".lstrip(".") for a in node.names]
         for m in mods:
             rel = m.replace(".", "/")
-            bases = (here, "") if run_from is None else (here, run_from, "")
+            bases: tuple[str, ...] = (here, "") if run_from is None else (here, run_from, "")
+            if isinstance(node, ast.Import) or isinstance(node, ast.ImportFrom) and not node.level:
+                bases += ("src",)  # a src layout: ``import pkg.mod`` finds src/pkg/mod.py, the package installed
             for base in bases:
                 for cand in (f"{rel}.py", f"{rel}/__init__.py"):
                     p = posixpath.normpath(posixpath.join(base, cand)) if base else cand

@@ -137,7 +137,7 @@ def _argparse_option(call: ast.Call, v: Values) -> Option | None:
     positional = not flags[0].startswith("-")
     nargs = v.text(kw.get("nargs"))
     req = v.literal(kw.get("required")) is True or (positional and nargs not in ("?", "*"))
-    return option(
+    out = option(
         flags,
         dest=v.text(kw.get("dest")) or (flags[0] if positional else None),
         type_=type_ or ("str" if action in (None, "store", "append") else None),
@@ -149,6 +149,10 @@ def _argparse_option(call: ast.Call, v: Values) -> Option | None:
         nargs=nargs,
         positional=positional,
     )
+    ref = kw.get("choices")
+    if out["choices"] is None and isinstance(ref, ast.Name):
+        out["choices_ref"] = ref.id  # a name imported from another module: the catalog resolves it there
+    return out
 
 
 # --------------------------------------------------------------------------------------------- click

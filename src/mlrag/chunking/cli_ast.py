@@ -93,6 +93,16 @@ class Values:
         v = self.literal(node)
         if isinstance(v, (list, tuple, set, frozenset)):
             return [str(x) for x in v]
+        if isinstance(v, dict):
+            return [str(x) for x in v]
+        if isinstance(node, ast.Name) and isinstance(self.consts.get(node.id), ast.Call):
+            return self.choices(self.consts[node.id])  # DATASETS = list(DATASETS_DICT.keys())
+        if isinstance(node, ast.Call) and dotted_name(node.func) in ("list", "tuple", "sorted") and len(node.args) == 1:
+            return self.choices(node.args[0])  # list(MODELS), sorted(MODELS.keys())
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "keys" \
+                and not node.args:
+            keys = self.literal(node.func.value)
+            return [str(x) for x in keys] if isinstance(keys, dict) else None
         if isinstance(node, ast.Call) and dotted_name(node.func) == "range":  # range(a, b): small ranges listed
             args = [self.literal(a) for a in node.args]
             if all(isinstance(a, int) for a in args) and args:

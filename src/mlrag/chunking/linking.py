@@ -68,6 +68,8 @@ def _resolve(target: str, is_module: bool, from_dir: str, scripts: set[str]) -> 
                 p = posixpath.normpath(posixpath.join(base, cand))
                 if p in scripts:
                     return p, base
+            if "src/" + cand in scripts:  # a src layout's package, run as installed from where the docs are
+                return "src/" + cand, from_dir
         return None
     t = target[2:] if target.startswith("./") else target
     joined = posixpath.normpath(posixpath.join(from_dir, t))

@@ -71,6 +71,11 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "n": ("number",),
     "hid": ("hidden",),
     "dim": ("dimension", "size"),
+    "res": ("resolution",),
+    "resume": ("continue",),
+    "eval": ("evaluation", "evaluate"),
+    "exp": ("experiment",),
+    "expt": ("experiment",),  # "continue the training from the latest checkpoint": -resume
     "lamb": ("lambda",),
     "ckpt": ("checkpoint",),
     "img": ("image", "px", "pixel", "resolution"),
@@ -81,7 +86,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "gpu": ("gpu", "cuda", "device"),
     "device": ("gpu",),
     "aux": ("auxiliary",),
-    "gpus": ("gpus", "devices"),
+    "gpus": ("gpu", "gpus", "devices"),  # ("gpus" is too short for the plural stem)
     "ngpu": ("gpus",),
     "cfg": ("config",),
     "data": ("dataset",),
@@ -231,6 +236,8 @@ def help_words(p: Param) -> frozenset[str]:
     """Words that count half: the help's first words and the generic parts of the name (``n_epochs``: number)."""
     words = [_stem(w) for w in _split(p.help)[:8]]
     out = {w for w in words if w not in _STOP and len(w) > 2}
+    if re.search(r"\b(?:the )?name of\b|\bnamed\b", p.help, re.I):
+        out.add("name")  # "A string for documentation purpose. Will be the name of the log folder": it takes a name
     for s in (*p.spellings, p.dest):
         out.update(_GENERIC[w] for w in _split(s) if w in _GENERIC)
     return frozenset(out)
@@ -351,6 +358,16 @@ def _language_choice(word: str, choices: Sequence[str]) -> str | None:
     return next((c for c in choices if c.lower() == code or re.match(rf"{code}[-_]", c.lower())), None)
 
 
+#: Choices spelled like English pronouns and quantifiers ("one", "all"), which a task writes as such.
+_PRONOUN_CHOICES = frozenset({"one", "all", "none", "both", "any", "each", "some", "other", "same"})
+
+
+def _subsequence(short: str, word: str) -> bool:
+    """Whether the letters of ``short`` appear in ``word`` in order (``avg`` in ``averaging``)."""
+    it = iter(word)
+    return all(ch in it for ch in short)
+
+
 def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str, int, float] | None:
     """The choice the task names, with the word position and a score (1 exact, <1 fuzzy), or None.
 
@@ -367,12 +384,16 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
             gram = lower[i : i + n]
             key = _norm("".join(gram))
             if key in normed:
-                cand = (normed[key], i, 1.0 + 0.01 * n)
+                # ("the piecewise one": a pronoun is a weak witness of a choice spelled like it)
+                cand = (normed[key], i, 0.6 if n == 1 and key in _PRONOUN_CHOICES else 1.0 + 0.01 * n)
             else:
                 cand = None
                 for c in choices:
                     parts = _split(c)
-                    if len(parts) == n and n > 1:
+                    if len(parts) == n and n > 1 and not any(_norm(g) in normed and normed[_norm(g)] != c
+                                                             for g in gram):
+                        # (a word that is another choice itself is that choice: "Wiki20m distantly" is wiki20m,
+                        # not wiki_distant)
                         used = set()
                         ok = True
                         for part in parts:
@@ -390,8 +411,17 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
                             break
                 if cand is None and n == 1 and len(key) >= 4:
                     close = difflib.get_close_matches(key, list(normed), n=1, cutoff=0.85)
+                    short = next((c for k, c in normed.items() if 3 <= len(k) <= 4 and len(key) >= len(k) + 3
+                                  and key[0] == k[0] and _subsequence(k, key)), None)
+                    head = _split(task_words[i])  # "FactorVAE": factor, vae
+                    lead = next((normed[k] for k in ("".join(head[:m]) for m in range(len(head) - 1, 0, -1))
+                                 if len(k) >= 4 and k in normed), None)  # fmt: skip
                     if close:
                         cand = (normed[close[0]], i, 0.7)
+                    elif lead is not None:
+                        cand = (lead, i, 0.75)  # "a FactorVAE" for the loss choice factor: the name's own head
+                    elif short is not None:
+                        cand = (short, i, 0.65)  # "averaging" for avg, "maximum" for max: an abbreviation
                     elif (lang := _language_choice(gram[0], choices)) is not None:
                         cand = (lang, i, 0.8)  # "in German" -> de-de
             if cand is not None and (best is None or cand[2] > best[2]):
@@ -469,7 +499,9 @@ def takes_path(p: Param) -> bool:
     said = any(w.endswith(tuple(_PATH_WORDS)) and w != "profile" for w in names)  # pdbfile, outpath, logdir
     said = said or bool(names & {"source", "src", "input"})  # --source, --input: a file or folder to read
     # help: "Path to the ...", "Input folder", "txt path for meta info"
-    said = said or any(_stem(w).endswith(tuple(_PATH_WORDS)) for w in _split(p.help)[:4])  # "load from logdir"
+    # (not when the name is no path's and the default is a bare name: --project "project file that ...", "coco")
+    bare = bool(p.default) and re.fullmatch(r"[A-Za-z][\w-]*", (p.default or "").strip("'\"")) is not None
+    said = said or not bare and any(_stem(w).endswith(tuple(_PATH_WORDS)) for w in _split(p.help)[:4])
     # a default that is a path ("datasets/DF2K/DF2K_HR", "./data", "model.pt"; not a hub or registry name with
     # one "/": "facebook/opt-125m", "Net-S/2"): the option takes one
     d = p.default or ""
@@ -509,25 +541,38 @@ _OR_LIST = re.compile(r"(?:^|[,:;]\s*)(\w[\w./-]*(?:\s*,\s*\w[\w./-]*)*,?\s+or\s
 _COLON_LIST = re.compile(r":\s*(\w[\w./-]*(?:\s*,\s*\w[\w./-]*){2,})\s*\.?\s*$")
 
 
+#: The values a script compares an option with, as the catalog writes them into its help: names it acts on,
+#: not all it takes (``elif os.path.exists(args.dataset)`` may follow).
+_CHECKED = re.compile(r"\s*\(checked: [^)]*\)$")
+
+
 @functools.lru_cache(maxsize=8192)
 def help_choices(p: Param) -> tuple[str, ...]:
     """The values an option's help lists, as the help spells them ("task name, options:[long_term_forecast,
     classification]", "either 'music' or 'text'", "cifar10 | lsun | mnist", "(RNN_TANH, LSTM, GRU)", "random or
-    pre_trained"): a hint, not a rule (such lists are often incomplete)."""
-    m = _HELP_OPTIONS.search(p.help)
+    pre_trained"), then the values its script compares it with (``(checked: dev | test)``, from the catalog): a
+    hint, not a rule (such lists are often incomplete)."""
+    checked = _CHECKED.search(p.help)
+    own = _listed(p.help[: checked.start()] if checked else p.help)
+    more = checked.group(0).strip()[len("(checked: ") : -1].split(" | ") if checked else []
+    return tuple(dict.fromkeys([*own, *(v for v in more if _norm(v))]))
+
+
+def _listed(help_: str) -> tuple[str, ...]:
+    m = _HELP_OPTIONS.search(help_)
     if m is not None:
         got = [x.split(":")[0] for x in re.split(r"[,;|]", m.group(1))]
-    elif (q := _QUOTED_CHOICES.search(p.help)) is not None:
+    elif (q := _QUOTED_CHOICES.search(help_)) is not None:
         got = re.findall(r"""['"]([^'"\s]{1,60})['"]""", q.group(0))
-    elif (b := _BAR_LIST.search(p.help)) is not None:
+    elif (b := _BAR_LIST.search(help_)) is not None:
         got = b.group(0).split("|")
-    elif (c := _PAREN_LIST.search(p.help)) is not None:
+    elif (c := _PAREN_LIST.search(help_)) is not None:
         got = c.group(1).split(",")
-    elif (o := _NAMED_LIST.search(p.help) or _OR_LIST.search(p.help) or _COLON_LIST.search(p.help)) is not None:
+    elif (o := _NAMED_LIST.search(help_) or _OR_LIST.search(help_) or _COLON_LIST.search(help_)) is not None:
         got = re.split(r"\s*,\s*(?:or|and)\s+|\s+(?:or|and)\s+|\s*,\s*", o.group(1))
         if any(x.lower() in _FILLER for x in got):
             return ()  # "whether to resume or not": words, not names
-    elif _WHICH.search(p.help) and len(set(got := _QUOTED_NAME.findall(p.help))) >= 2:
+    elif _WHICH.search(help_) and len(set(got := _QUOTED_NAME.findall(help_))) >= 2:
         pass  # a docstring's "using which method: ``"llm.int8"``: LLM.int8() mode, ``"gptq.int4"``: GPTQ 4-bit mode"
     else:
         return ()
@@ -578,9 +623,6 @@ def help_options(p: Param) -> frozenset[str]:
     return frozenset(_norm(v) for v in help_choices(p))
 
 
-#: The values a script compares an option with, as the catalog writes them into its help: names it acts on,
-#: not all it takes (``elif os.path.exists(args.dataset)`` may follow).
-_CHECKED = re.compile(r"\s*\(checked: [^)]*\)$")
 
 
 def stated_options(p: Param) -> frozenset[str]:
@@ -603,6 +645,8 @@ def _fits(p: Param, lit: Literal) -> bool:
             return False  # epochs written 700,800,900 take no 0.5
         if takes_path(p):
             return False
+        if takes_device_ids(p) and not (re.fullmatch(r"\d+", lit.text) and int(lit.text) < 64):
+            return False  # a GPU id is small: "the 768-dimensional features" give --device nothing
         return t in ("int", "float", "str", "none") or "int" in t or "float" in t or "num" in t
     if lit.kind != "number" and not re.fullmatch(r"\d+(?:[x×,]\d+)+", lit.text) and p.default and re.fullmatch(
             r"\[[\d.,\s]+\]|\([\d.,\s]+\)|\d+(?:\.\d+)?(?:,\d+(?:\.\d+)?)+", p.default.strip("'\"")):
@@ -612,8 +656,11 @@ def _fits(p: Param, lit: Literal) -> bool:
         return False  # (``Optional[float]``, whisper's ``optional_float``: no file either)
     # a path is no English word ("Additionally", "image") and no sentence
     word = lit.kind == "word" and not re.search(r"[0-9_\-./]", lit.text)  # "LLFF", "ImageNet": names, not folders
+    word = word or lit.kind == "word" and re.fullmatch(r"[a-z]+(?:-[a-z]+)+", lit.text) is not None  # "bag-level"
     if takes_path(p) and (word or lit.kind == "quoted" and " " in lit.text):
         return False
+    if lit.kind == "word" and _FILE.search((p.default or "").strip("'\"")) and not re.search(r"[./]", lit.text):
+        return False  # --label_names_file (default label_names.txt) takes a file, not "classifier"
     if lit.kind == "word" and param_words(p) & {"device", "gpu"} and not re.search(r"\d", lit.text) \
             and lit.text.lower() not in ("cpu", "cuda", "mps", "gpu", "tpu", "xpu", "auto"):
         return False  # "on a single GPU" gives --device no value
@@ -676,6 +723,10 @@ def _called(words: Sequence[str], pos: int) -> bool:
     return any(w.lower() in ("called", "named", "name", "call") for w in words[max(0, pos - 3) : pos])
 
 
+#: Words that name where any path option points, not which one.
+_GENERIC_PLACES = frozenset({"folder", "dir", "directory", "path", "file", "root"})
+
+
 def _near_score(
     words: Sequence[str], pos: int, names: AbstractSet[str], extra: AbstractSet[str],
     exact: Collection[str] = frozenset(), clauses: Sequence[int] = (), anchored: bool = True, reach: int | None = None,
@@ -715,7 +766,10 @@ def _near_score(
             continue
         for w in _parts(words[j]):
             if w in names:
-                best[w] = max(best.get(w, 0.0), weight)
+                # a generic word ("folder") says less than the option's own ("experiment folder": --exp, not
+                # --image_folder)
+                generic = w in _GENERIC_PLACES and bool(names - _GENERIC_PLACES)
+                best[w] = max(best.get(w, 0.0), 0.6 * weight if generic else weight)
             elif w in extra:
                 best[w] = max(best.get(w, 0.0), 0.5 * weight)
             elif (n := _inflected(w, names)) is not None:
@@ -733,8 +787,8 @@ def _inflected(word: str, names: AbstractSet[str]) -> str | None:
         if len(n) < 4 or n == word:
             continue
         if word.startswith(n) and word[len(n) :] in _ENDINGS or word.startswith(n[:-1]) and n.endswith("e") \
-                and word[len(n) - 1 :] in ("ing", "ion"):
-            return n
+                and word[len(n) - 1 :] in ("ing", "ion") or n.endswith("ion") and word[len(n) :] in ("al", "ality"):
+            return n  # ("768-dimensional": dimension)
         if len(word) >= len(n) + 2 and word.endswith(n) and len(n) >= 5:
             return n
     return None
@@ -786,6 +840,36 @@ def known_names(catalog: Catalog) -> dict[str, frozenset[str]]:
     return {**family_names(catalog), **registered_names(catalog.registries)}
 
 
+def _joined(task: str, names: AbstractSet[str]) -> str:
+    """``task`` with two words joined where together they spell one of ``names`` ("warm up" for
+    ``--warmup_proportion``, "data root" for ``--dataroot``), so that they name it as one word does."""
+    toks = re.findall(r"[A-Za-z]+", task)
+    pairs = {(a, b) for a, b in zip(toks, toks[1:]) if len(a) >= 2 and len(b) >= 2 and len(a + b) >= 5
+             and (a + b).lower() in names and a.lower() not in names and b.lower() not in names}  # fmt: skip
+    for a, b in pairs:
+        task = re.sub(rf"\b{a}[ -]{b}\b", a + b, task)
+    return task
+
+
+_NEGATING = frozenset({"without", "no", "not", "never", "skip", "skipping", "instead"})
+
+
+def _negated(words: Sequence[str], at: Iterable[int]) -> bool:
+    """Whether a negation stands right before any of the positions ``at`` ("Without training again": no
+    --do_train; "no need to train")."""
+    return any(w.lower() in _NEGATING for i in at for w in words[max(0, i - 2) : i])
+
+
+def negated_flag(p: Param, task: str) -> bool:
+    """Whether the task says not to do what flag ``p`` does (a negation right before its name words)."""
+    words = words_of(plain_numbers(task))
+    if {_stem(w) for w in _split(p.name)} & {"no", "disable", "skip", "without"}:
+        return False  # "no alignments" asks for --no_alignments
+    name = {_stem(w) for w in _split(p.name)} - {"no", "use", "enable", "do"}
+    at = [i for i, w in enumerate(words) if any((t := _stem(w)) == n or len(n) >= 4 and t.startswith(n) for n in name)]
+    return _negated(words, at)
+
+
 def _flags_said(
     words: Sequence[str], params: Sequence[Param], said_bools: Sequence[tuple[Param, str]], bit_flags: Sequence[Param]
 ) -> list[tuple[Param, str]]:
@@ -810,7 +894,8 @@ def _flags_said(
                         or len(t) >= 3 and n in (t + "d", t + "ed") or t in ABBREVIATIONS.get(n, ())]  # fmt: skip
 
             at = [hits(n) for n in flag_words]
-            said = all(at) and _close(at, 4)
+            negative = bool({_stem(w) for w in _split(p.name)} & {"no", "disable", "skip", "without"})
+            said = all(at) and _close(at, 4) and (negative or not _negated(words, [i for xs in at for i in xs]))
             # one spelling written as two words: "fast mode" for --fastmode, "render only" for --renderonly
             joined = _norm("".join(w for w in _split(p.name) if w not in ("no", "use", "enable", "do")))
             said = said or len(joined) >= 6 and joined in pairs_said
@@ -819,6 +904,9 @@ def _flags_said(
                 flags.append((p, ""))
             elif off_gpu and "cpu" in stems:
                 flags.append((p, ""))  # "on the CPU only": --no-cuda, --disable_gpu
+            elif flag_words and flag_words <= {"gpu", "cuda"} and not off_gpu and stems & {"gpu", "cuda"} \
+                    and "cpu" not in stems and not {"no", "without"} & {w.lower() for w in words}:
+                flags.append((p, ""))  # "train it with my GPU": -gpu, --cuda
             elif _help_said(p.help, words):
                 flags.append((p, ""))  # --fp16 "half precision": the task says its help's words together
     return flags
@@ -882,6 +970,7 @@ def bind(
     parameter and each parameter gets at most one value (a list for ``nargs``).
     """
     task = plain_numbers(task, memory=any({"memory", "mem"} & param_words(p) for p in affordance.params))
+    task = _joined(task, set().union(*(param_words(p) for p in affordance.params)) if affordance.params else set())
     words, lits = task_literals(task)
     clauses = _clauses(task, words)
     # ``**kwargs`` and ``nargs=argparse.REMAINDER`` ("opts": config overrides as KEY VALUE pairs) take no literal
@@ -954,11 +1043,15 @@ def bind(
             plain = lit.kind == "word" and not _namelike(lit.text, _sentence_start(task, words, lit.pos))
             if plain and lit.text.lower() in _THING_NOUNS:
                 continue  # "the fern scene (data in ...)": a noun for the thing, no name of it
+            if plain and help_options(p) and key not in listed[pi]:
+                continue  # --eval_on (checked: dev | test) takes no "batch" from "the evaluation batch size"
             # an English-looking word is a value only right next to the option's own name, in its clause
             near = _near_score(words, lit.pos, names, set() if plain else extra, exact, clauses,
                                clauses[lit.pos] in named_clauses,
                                reach=1 if plain else None, values_at=values_at,
                                number=lit.kind == "number", compound=compound)  # fmt: skip
+            if lit.kind == "number" and [w.lower() for w in words[lit.pos + 2 : lit.pos + 4]] == ["per", "batch"]:
+                near += 1.0 if "batch" in names | extra else -0.5  # "32 images per batch": the batch size (-b)
             if lit.kind == "path" and names & set().union(*(_parts(x) for x in lit.text.rsplit(".", 1)[0].split("/"))):
                 near += 0.5  # the path names the option: data/train.json for --train_file, --data
             if lit.kind == "path" and _ext(lit.text) in names | extra:
@@ -990,7 +1083,11 @@ def bind(
             if lit.kind == "word" and lit.text.lower() in LANGUAGES and names & {"language", "lang"}:
                 near += 1.0  # "the French recording" for --language (a list of names the catalog cannot read)
             value_as = ""
-            if lit.kind == "word" and not plain and _shape(lit.text) in _example_shapes(p):
+            shown = [v for v in doc_names[p.name].values() if _shape(v) == _shape(lit.text) and v == v.lower()]
+            if lit.kind == "word" and not plain and shown and re.search(r"[^\w]", lit.text):
+                near += 0.6  # "EfficientNet-B5" where the README runs -a 'efficientnet-b0': efficientnet-b5
+                value_as = lit.text.lower()
+            elif lit.kind == "word" and not plain and _shape(lit.text) in _example_shapes(p):
                 near += 0.6  # a name shaped like the default: vgg16 for --arch (default resnet18), gpt2-xl for gpt2
             elif lit.kind == "word" and not plain and p.default and p.default == _norm(p.default) \
                     and "_" not in lit.text and re.search(r"[A-Z-]", lit.text) \
@@ -1055,6 +1152,11 @@ def bind(
                     near += 0.5  # "decayed at epochs 30 and 60": a list of numbers for the option that takes one
             elif lit.kind == "path" and p.nargs in ("+", "*") and not any(c in lit.text for c in " '\""):
                 value = " ".join(_path_run(lits, li))  # "face1.png and face2.png" for files given as a list
+            elif lit.kind == "path" and _exactly(p) > 1:
+                # a positional of exactly n paths (pytorch-fid's two folders) takes the task's first n paths,
+                # wherever the task writes them
+                first = [x.text for x in lits if x.kind == "path"][: _exactly(p)]
+                value = " ".join(first) if lit.text in first else value
             cands.append((near + bonus, li, pi, value))
     flags = _flags_said(words, params, said_bools, bit_flags)
     # a tie goes to a value the option's help lists ("GRU" for "type of network (LSTM, GRU)", not "Wikitext-2"),
@@ -1075,6 +1177,12 @@ def bind(
         if li >= 0:
             many = lits[li].kind == "number" or lits[li].kind == "path" and " " in value
             used_lit.update(range(li, li + len(value.split())) if many else (li,))
+            said, k = _norm(lits[li].text), li + 1  # a choice said in words ("micro F1": micro_f1) takes them all
+            while lits[li].kind == "word" and k < len(lits) and lits[k].pos == lits[li].pos + (k - li) \
+                    and _norm(value).startswith(said + _norm(lits[k].text)) and said != _norm(value):
+                said += _norm(lits[k].text)
+                used_lit.add(k)
+                k += 1
         bound[pi] = value
         total += score - boost.get((li, pi), 0.0)
     # a path written after "into"/"to" that no option's name claimed goes to the one open output option
@@ -1135,6 +1243,10 @@ def bind(
                     more = [x for x in _path_run(lits, k)[1:] if any(r.text == x for r in rest)]
                     rest = [r for r in rest if r.text not in more]
                     bound[pi] = " ".join([spare.text, *more])
+                elif spare.kind == "path" and _exactly(p) > 1:
+                    more = [r.text for r in rest if r.kind == "path"][: _exactly(p) - 1]  # exactly n paths
+                    rest = [r for r in rest if r.text not in more]
+                    bound[pi] = " ".join([spare.text, *more])
                 total += 0.2
     # a positional is given only with every one before it ($2 needs $1): the gaps take the task's leftover values
     # in order, else their defaults
@@ -1156,6 +1268,7 @@ def bind(
         if k not in used_lit
         and lit.kind in ("number", "quoted", "path")
         and lit.text not in {v for v in bound.values()}
+        and not (lit.kind == "path" and any(lit.text in v.split(" ") for v in bound.values()))  # in a list of paths
     ]
     for pi, p in enumerate(params):
         if p.required and pi not in bound and p.default is None:
@@ -1364,6 +1477,11 @@ def _number_run(lits: Sequence[Literal], li: int, nargs: str | None, task: str =
     return out
 
 
+def _exactly(p: Param) -> int:
+    """How many values ``p`` takes when its ``nargs`` is a number (0 otherwise)."""
+    return int(p.nargs) if p.nargs and p.nargs.isdigit() else 0
+
+
 def _path_run(lits: Sequence[Literal], li: int) -> list[str]:
     """The paths from ``lits[li]`` on that the task lists together ("a.png, b.png and c.png")."""
     out = [lits[li].text]
@@ -1516,6 +1634,10 @@ _SHARED_NAME_WORDS = frozenset({"size", "type", "rate", "mode", "dim", "dimensio
                                 "min", "maximum", "minimum", "value", "total"})  # fmt: skip
 
 
+#: Placeholder names that stand for a path (``fdir1``, ``img_path``, ``data_root``).
+_PLACE_NAME = re.compile(r"(?:dir|path|file|folder|root|fname)(?:_?\d)?$|^(?:dir|path|file|folder)", re.I)
+
+
 def example_values(
     task: str, a: Affordance, catalog: Catalog, side: _TaskSide | None = None
 ) -> tuple[list[tuple[Param, str]], list[str], float, set[str]]:
@@ -1602,10 +1724,49 @@ def example_values(
         # (a name with a "/" too: ViT-B/16 for ViT-B/32)
         if (lit.kind == "word" or lit.kind == "path" and not _ext(lit.text)) and len(lit.text) >= 4 \
                 and _namelike(lit.text):
-            pick = next((p for p in free("string") if _make(p.name) == _make(lit.text) and (
-                len(p.name) >= 8 and len(lit.text) >= 8 or os.path.commonprefix([p.name, lit.text])[3:])), None)
+            # (in any case: "EfficientNet-B3" for 'efficientnet-b0', written as the example writes its names)
+            # (only a name with digits or joiners: "Structure" is no sequence)
+            low = lit.text.lower() if re.search(r"[\d_-]", lit.text) else lit.text
+            pick = next((p for p in free("string")
+                         if _make(p.name.lower() if low != lit.text else p.name) == _make(low) and (
+                             len(p.name) >= 8 and len(lit.text) >= 8
+                             or os.path.commonprefix([p.name.lower(), low])[3:])), None)  # fmt: skip
             if pick is not None:
-                take(pick, lit.text)
+                take(pick, low if pick.name == pick.name.lower() and lit.text != low and not lit.text.isupper()
+                     else lit.text)
+    for lit in lits:  # the paths left fill the placeholders for paths the example never defines, in order (fdir1)
+        if lit.kind == "path" and lit.text not in held:
+            hole = next((p for p in free("name") if _PLACE_NAME.search(p.name)), None)
+            if hole is None:
+                break
+            take(hole, lit.text)
+    # a name or quoted value the task gives goes to the example's string or placeholder whose keyword its words
+    # name ("the lsun_church dataset" for dataset_name="FFHQ", "custom statistics named pixel_art" for custom_name)
+    keyed = [p for p in slots if p.type in ("string", "name") and p.dest]
+    if keyed and side.words:
+        cands = []
+        for li, lit in enumerate(lits):
+            split = lit.text.lower() in _SPLITS  # "the train split" for dataset_split="trainval70k"
+            if lit.kind not in ("word", "quoted") or lit.text in held or len(lit.text) < 3 \
+                    or lit.text.lower() in _STOP and not split or _NUMBER.fullmatch(lit.text):
+                continue
+            namelike = lit.kind == "quoted" or split or _namelike(lit.text, _sentence_start(task, list(side.words),
+                                                                                            lit.pos))
+            for p in keyed:
+                if not namelike and (p.type == "name" or p.name != p.name.lower() or not p.name.isidentifier()):
+                    continue  # a plain word replaces only a plain name ("brecahad"), never a placeholder
+                own = _split(p.name) if p.type == "name" else []
+                named = param_words(Param(name="--" + p.dest, kind="option", dest=p.dest)) - _SHARED_NAME_WORDS
+                named |= {_stem(w) for w in own} - _SHARED_NAME_WORDS - {"1", "2", "3"}
+                closeness = _near_score(side.words, lit.pos, named, frozenset(), {_norm(p.dest)}, side.clauses)
+                if closeness >= (0.9 if namelike else 1.4):
+                    cands.append((closeness, li, p))
+        named_at: set[int] = set()
+        for _, li, p in sorted(cands, key=lambda c: (-c[0], c[1])):
+            if li in named_at or (p.position or 0) in used or lits[li].text in held:
+                continue
+            named_at.add(li)
+            take(p, lits[li].text)
     # a number the task gives goes to the example's number whose keyword or attribute its words name ("a
     # vocabulary of 10000 tokens" for config.vocab_size = 50257; "1000 inference steps" for num_inference_steps=50)
     numbers = [p for p in slots if p.type == "number" and p.dest]
@@ -1854,8 +2015,10 @@ def takes_device_ids(p: Param) -> bool:
     """Whether ``p`` takes GPU ids (``--gpu``, ``--gpu_ids``, ``--device``), not a count of them (``--n_gpu``)
     nor an on/off switch (``--cuda``)."""
     words = {w.lower() for w in _split(p.dest or p.name)}
+    count = re.match(r"\s*(?:the\s+)?(?:number|count|amount|#)\s+of\b", p.help or "", re.I) is not None
     return not (p.is_flag or bool_valued(p) or p.kind not in ("option", "positional", "env", "make-var")
-                or not words & _DEVICE_WORDS or words & _COUNT_WORDS or (p.type or "") == "float" or p.choices)
+                or not words & _DEVICE_WORDS or words & _COUNT_WORDS or (p.type or "") == "float" or p.choices
+                or count)  # (--gpus "number of gpus to use" is a count)
 
 
 def device_option(a: Affordance) -> Param | None:
@@ -2029,6 +2192,10 @@ PYTHON_HINT = re.compile(
     r"\b(python (?:code|snippet|function|program|api|package)|in python|notebook"
     r"|write (?:me )?(?:an? )?(?:(?:short|small|simple|quick|tiny|minimal|little) )?python"
     r"|python script that|import |torch\.?\s?hub"
+    # "Show me the Python.", "call pytorch-fid directly from Python", "inside my Python script"
+    r"|(?:show|give|write|tell)\s+me\s+the\s+python\b|\bfrom\s+python\b(?!\s*\d)"
+    r"|\bin(?:side)?\s+(?:a|my|the|your)\s+(?:own\s+)?python\s+(?:script|program|file|session|code)"
+    r"|\b(?:instead of|rather than)\s+(?:using\s+)?the\s+(?:cli|command[\s-]line)"
     r"|show me how to (?:load|build|construct|create|instantiate|set up|insert|wrap|call)"
     # "then print whether they match", "Print each face's age": values a program prints ("print training stats
     # every 50 iterations" sets a script's option)
@@ -2039,7 +2206,7 @@ PYTHON_HINT = re.compile(
 #: of the repository's API; or names it anywhere ("... in group_photo.jpg with deepface, and ...").
 _USING_PACKAGE = re.compile(
     r"^\W*(?:using|with)\s+(?:the\s+)?([A-Za-z][\w.-]*)(?:\s+(?:package|library|module|api))?\s*,", re.I)
-_WITH_PACKAGE = re.compile(r"\b(?:using|with|via)\s+(?:the\s+)?([A-Za-z][\w-]*)(?:\s+(?:package|library|api))?\b"
+_WITH_PACKAGE = re.compile(r"\b(?:using|with|via|from)\s+(?:the\s+)?([A-Za-z][\w-]*)(?:\s+(?:package|library|api))?\b"
                            r"(?![\w./-])(?!\s+(?:command|cli|script|tool|binary|executable|server|demo|app|entry)\b)",
                            re.I)  # ("using the encodec command line" asks for the command)
 
@@ -2064,7 +2231,11 @@ def wants_python(task: str, catalog: Catalog) -> bool:
         return True
     api = bool(catalog.of_kind("python-api"))
     if api:
-        packages = {_norm(a.name.split(".", 1)[0]) for a in catalog.of_kind("python-api")}
+        # a package that is also a command ("python -m pytorch_fid", the pytorch-fid console script) is named by
+        # a task for either: "Using pytorch-fid, ..." asks for nothing more
+        commands = {_norm(a.name) for a in catalog.of_kind("python-module", "console-script")} | {
+            _norm(a.run.split()[-1]) for a in catalog.of_kind("python-script") if a.run.startswith("python -m ")}
+        packages = {_norm(a.name.split(".", 1)[0]) for a in catalog.of_kind("python-api")} - commands
         if (m := _USING_PACKAGE.search(task)) is not None and _norm(m.group(1)) in packages:
             return True
         if any(_norm(m.group(1)) in packages and m.group(1) == m.group(1).lower()
@@ -2253,6 +2424,11 @@ def synthesize(
         warns = [w for w in warns if not any(w.startswith(f"{n} is required by ") for n in filled)
                  and not any(w.startswith(f"'{v}' fits no option") for v in given)]  # fmt: skip
         pairs = written
+    # "Without training again": the documented command's --do_train is not for this task
+    pairs = [(p, v) for p, v in pairs if not (p.is_flag and negated_flag(p, task))]
+    if _ON_CPU.search(task):  # "no GPU on this laptop": the documented command's -gpu / --cuda is not for it
+        pairs = [(p, v) for p, v in pairs if not ((p.is_flag or bool_valued(p)) and param_words(p) & {"gpu", "cuda"}
+                                                  and not set(_split(p.name)) & {"no", "disable", "cpu"})]
     if a.kind in RUNNABLE and a.framework != "hydra":
         named = dict(config_value(task, a, pairs, catalog, workdir))  # may replace the option's value
         pairs = [(p, named.pop(p, v)) for p, v in pairs] + list(named.items())
