@@ -72,7 +72,8 @@ def test_choice_words() -> None:
 def test_named_values_flags_and_counts(cat) -> None:  # noqa: ANN001
     code = line(cat, "Train a FactorVAE called run2 on dSprites with simple averaging, warm up for 20% of training, "
                      "with my GPU, I have just one GPU")
-    assert "-d dsprites" in code and "--loss factor" in code and "--aggr avg" in code  # (-d as the README writes)
+    # -l, not --loss: the README writes the options it sets short (-d mnist), so the rest are written so too
+    assert "-d dsprites" in code and "-l factor" in code and "--aggr avg" in code
     assert "--warmup_proportion 0.2" in code and "--gpus 1" in code and "-gpu" in code.split()
     assert "--train_batch_size" not in code  # neither 20 (of 20%) nor 1 (one GPU) is a batch size
 

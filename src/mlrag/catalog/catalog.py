@@ -319,6 +319,23 @@ def imported_choices(spec: CliSpec, tree: ast.Module, path: str, src: dict[str, 
     return replace(spec, options=options)
 
 
+def _with_console_usage(entries: list[Affordance], src: dict[str, str]) -> list[Affordance]:
+    """Console scripts with the documentation's lines that run them (``$ stylegan2_pytorch --data x``)."""
+    commands = {a.run.split()[0]: a for a in entries if a.kind == "console-script" and not a.subcommand}
+    if not commands:
+        return entries
+    lines: dict[str, dict[str, None]] = {}
+    head = re.compile(r"^\s*(?:\$\s*)?(" + "|".join(re.escape(c) for c in commands) + r")(?=\s|$)(.*)$")
+    for path, text in src.items():
+        if path.endswith((*_DOCS, *_SHELL)) and any(c in text for c in commands):
+            for line in text.splitlines():
+                if (m := head.match(line)) is not None:
+                    lines.setdefault(m.group(1), {})[f"{m.group(1)}{m.group(2)}".strip()] = None
+    return [replace(a, usage=tuple(lines[a.run.split()[0]])[:_MAX_USAGE])
+            if a.kind == "console-script" and not a.subcommand and a.run.split()[0] in lines else a
+            for a in entries]  # fmt: skip
+
+
 def _yaml_loader() -> Any:
     import yaml  # a dependency of mlrag (configs)
 
@@ -384,6 +401,7 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
             except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as e:  # a malformed notebook
                 skipped.append(f"{path}: examples not read ({type(e).__name__})")
     entries += _module_entries(trees, specs, names)
+    entries = _with_console_usage(entries, src)
     entries += _config_entries(names)
     if any("CN()" in t or "CfgNode(" in t for p, t in src.items() if p.endswith(".py")):
         keys = yacs_keys(trees)

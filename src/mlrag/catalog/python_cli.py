@@ -444,7 +444,25 @@ def hydra_params(
         out.append(
             Param(name=group, kind="override", type="str", choices=tuple(sorted(files)), default=defaults.get(group))
         )
+    seen = {p.name for p in out}
+    for group, files in sorted(groups.items()):
+        # the keys of the group's default file are overridable under the group (train.batch_size=8), hydra's
+        # default package for a group's config
+        chosen = defaults.get(group) or (files[0] if len(files) == 1 else "")
+        path = f"{prefix}{group.replace('.', '/')}/{chosen}"
+        text = sources.get(f"{path}.yaml") or sources.get(f"{path}.yml") if chosen else None
+        data = load_yaml(text) if text else None
+        for key, val in _leaves(data)[:MAX_GROUP_KEYS] if isinstance(data, dict) else ():
+            name = f"{group}.{key}"
+            if key.split(".")[0] != "defaults" and name not in seen:
+                seen.add(name)
+                out.append(Param(name=name, kind="override", type=_yaml_type(val),
+                                 default=None if val is None else str(val)))  # fmt: skip
     return tuple(out)
+
+
+#: Keys read from one config group's default file.
+MAX_GROUP_KEYS = 200
 
 
 def _leaves(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -452,6 +470,8 @@ def _leaves(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
     if isinstance(data, dict):
         for k, val in data.items():
             key = f"{prefix}{k}"
+            if str(k).startswith("_"):
+                continue  # hydra's _target_ / _recursive_: a class to build, not a value a task gives
             if isinstance(val, dict) and val:
                 out += _leaves(val, key + ".")
             else:

@@ -88,6 +88,8 @@ def _signature_options(
             flags = [flag, "--no-" + flag[2:]]
         else:
             flags = [flag]
+            if not typer_style and "_" in a.arg:
+                flags.append("--" + a.arg.replace("_", "-"))  # fire takes --image-size for image_size too
         help_node = keywords(meta).get("help") if meta is not None else None
         has_default = default is not None and not (isinstance(default, ast.Constant) and default.value is Ellipsis)
         out.append(

@@ -75,6 +75,9 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "resume": ("continue",),
     "eval": ("evaluation", "evaluate"),
     "exp": ("experiment",),
+    "aug": ("augmentation", "augment"),
+    "prob": ("probability",),
+    "attn": ("attention",),
     "expt": ("experiment",),  # "continue the training from the latest checkpoint": -resume
     "lamb": ("lambda",),
     "ckpt": ("checkpoint",),
@@ -178,6 +181,8 @@ def _split(name: str) -> list[str]:
 def _stem(w: str) -> str:
     """A crude plural stem: ``entries`` -> ``entry``, ``classes`` -> ``class``, ``tiles`` -> ``tile``."""
     w = w.lower()
+    if w in ("gpus", "cpus", "tpus"):
+        return w[:-1]  # ("n_cpus": "8 CPU processes")
     if len(w) <= 4 or not w.endswith("s") or w.endswith("ss"):
         return w
     if w.endswith("ies"):
@@ -213,8 +218,8 @@ def param_words(p: Param) -> frozenset[str]:
                     out.update({_stem(rest), *(_stem(x) for x in ABBREVIATIONS.get(prefix, ()))})
             if len(w) > 4 and w[0] == "n" and w[1] not in "aeiou":  # ngpus, nepochs: the count of gpus, epochs
                 out.add(_stem(w[1:]))
-    if set(_split(p.name)) <= {"size", "resolution", "res"}:
-        out |= {"px", "pixel"}  # a bare --size of an image model: "256px" (not --batch-size)
+    if set(_split(p.name)) <= {"size", "resolution", "res"} or {"image", "size"} <= set(_split(p.name)):
+        out |= {"px", "pixel"}  # a bare --size of an image model, --image-size: "256px" (not --batch-size)
     for short in _PHRASE_ABBREVIATIONS:  # --learning_rate is the task's "lr 0.5" too
         if {_stem(x) for x in ABBREVIATIONS[short]} <= out:
             out.add(short)
@@ -659,6 +664,11 @@ def _fits(p: Param, lit: Literal) -> bool:
     word = word or lit.kind == "word" and re.fullmatch(r"[a-z]+(?:-[a-z]+)+", lit.text) is not None  # "bag-level"
     if takes_path(p) and (word or lit.kind == "quoted" and " " in lit.text):
         return False
+    if lit.kind == "word" and (p.default or "").replace(" ", "") in ("[]", "()") and not _namelike(lit.text):
+        return False  # --attn-layers (default []) takes a list, not "adds" of "adds self-attention"
+    if lit.kind == "word" and p.kind in ("override", "config-key") and p.default \
+            and _NUMBER.fullmatch(p.default.strip("'\"")):
+        return False  # a config value that is a number (adam_eps: 1e-8, which YAML reads as text) takes no word
     if lit.kind == "word" and _FILE.search((p.default or "").strip("'\"")) and not re.search(r"[./]", lit.text):
         return False  # --label_names_file (default label_names.txt) takes a file, not "classifier"
     if lit.kind == "word" and param_words(p) & {"device", "gpu"} and not re.search(r"\d", lit.text) \
@@ -797,9 +807,10 @@ def _inflected(word: str, names: AbstractSet[str]) -> str | None:
 def exact_names(p: Param) -> set[str]:
     """The option's own spellings, normalised (``--pool_ratio`` -> ``poolratio``), as a task may write them; a
     two-letter one too ("lr 0.001" for ``--lr``), unless it is an English word ("do", "go", "up")."""
-    out = {n for s in (*p.spellings, p.dest) if len(n := _norm(s)) >= 3
+    last = (p.name.rsplit(".", 1)[-1],) if p.kind in ("override", "config-key") and "." in p.name else ()
+    out = {n for s in (*p.spellings, p.dest, *last) if len(n := _norm(s)) >= 3
            or len(n) == 2 and n.isalpha() and n not in _FILLER and n not in ("no", "ok", "oh", "hi", "id")}
-    return out
+    return out  # (a key's last part too: train.batch_size is spelled "batch size")
 
 
 _KEY_VALUE = re.compile(r"\bkey[\s-]*value\b|\bkey=value\b", re.I)
@@ -1248,6 +1259,19 @@ def bind(
                     rest = [r for r in rest if r.text not in more]
                     bound[pi] = " ".join([spare.text, *more])
                 total += 0.2
+    # an option that needs a value (no default) and lists its values ("format_to_lines or format_to_bert") takes
+    # the one whose own word the task says ("binaries for BERT"), when only one has such a word
+    for pi, p in enumerate(params):
+        listed_values = list(p.choices or help_choices(p))
+        if pi in bound or p.is_flag or len(listed_values) < 2 or (p.default or "").strip("'\"") not in ("", "None"):
+            continue
+        pieces = {c: set(_split(c)) for c in listed_values}
+        distinct = {c: {w for w in pieces[c] - set().union(*(pieces[o] for o in listed_values if o != c))
+                        if len(w) >= 3} for c in listed_values}  # fmt: skip
+        by_word = [c for c in listed_values if distinct[c] & task_stems]
+        if len(by_word) == 1:
+            bound[pi] = by_word[0]
+            total += 0.3
     # a positional is given only with every one before it ($2 needs $1): the gaps take the task's leftover values
     # in order, else their defaults
     ordered = sorted((i for i, p in enumerate(params) if p.kind == "positional"), key=lambda i: params[i].position or 0)
@@ -1545,7 +1569,9 @@ def _extends(path: str, default: str) -> bool:
     if len(d) < 3 or "/" not in p or d == ".." or not re.search(r"[A-Za-z]", d):
         return False
     parent = posixpath.dirname(d)
-    return p.startswith(d + "/") or bool(parent) and parent not in (".", "..", "/") and posixpath.dirname(p) == parent
+    # (or the default itself, as the task writes it: "../json_data" for -raw_path ../json_data/)
+    return p == d and p.startswith((".", "/", "~")) or p.startswith(d + "/") \
+        or bool(parent) and parent not in (".", "..", "/") and posixpath.dirname(p) == parent
 
 
 def _file_words(path: str) -> frozenset[str]:
@@ -2093,22 +2119,39 @@ def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit], template:
 _JSON_LIST = re.compile(r'\[\s*"[^"]*"(?:\s*,\s*"[^"]*")*\s*\]')
 
 
+_SHORT_FLAG = re.compile(r"-[A-Za-z]")
+
+
 def documented_spellings(
     a: Affordance, pairs: Sequence[tuple[Param, str]], hits: Sequence[Hit]
 ) -> list[tuple[Param, str]]:
     """``pairs`` with each option spelled as the documented commands of ``a`` spell it (``-r`` when the
     README writes ``-r logs/x``, not ``--resume``), and a value written as a JSON list where they pass one;
-    options the lines do not use keep their own name."""
+    options the lines do not use follow their style (short flags, dashes) where they have one, else keep their
+    own name."""
     used = {t.split("=", 1)[0] for u in documented_commands(a, hits) for t in u.args if t.startswith("-")}
     if not used:
         return list(pairs)
     docvals = documented_values(a)
+    # the documented commands' style: short flags (-d celeba -b 256) where an option has both spellings, and
+    # they write more short than long ones; options they never set are then written short too
+    both = [q for q in a.params if q.kind == "option" and q.name.startswith("--")
+            and any(_SHORT_FLAG.fullmatch(x) for x in q.aliases)]  # fmt: skip
+    short_n = sum(1 for q in both if any(x in used for x in q.aliases if _SHORT_FLAG.fullmatch(x)))
+    short = short_n > sum(1 for q in both if q.name in used)
+    # and dashes (fire's --image-size for image_size) where they write more dashed than underscored names
+    twins = [q for q in a.params if q.kind == "option" and q.name.replace("_", "-") in q.aliases]
+    dashed = sum(1 for q in twins if q.name.replace("_", "-") in used) > sum(1 for q in twins if q.name in used)
     out = []
     for p, v in pairs:
         shown = docvals.get(p.name, ())
         if shown and all(_JSON_LIST.fullmatch(x) for x in shown) and not v.startswith("["):
             v = json.dumps(v.split())  # the README passes '["naver-clova-ix/cord-v2"]': a JSON list, so do we
         alias = next((x for x in p.aliases if x in used), None)
+        if alias is None and short and p.name not in used:
+            alias = next((x for x in p.aliases if _SHORT_FLAG.fullmatch(x)), None)
+        if alias is None and dashed and p.name not in used and p.name.replace("_", "-") in p.aliases:
+            alias = p.name.replace("_", "-")
         if alias is not None and p.name not in used:
             p = replace(p, name=alias, aliases=tuple(x for x in p.spellings if x != alias))
         out.append((p, v))

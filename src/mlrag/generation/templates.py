@@ -79,6 +79,14 @@ def documented_commands(a: Affordance, hits: Sequence[Hit] = (), catalog: bool =
             for head, args in _running(h.text, a.path):
                 seen.setdefault((tuple(head), tuple(args)), True)
     for line in a.usage if catalog else ():
+        if a.kind == "console-script":  # "stylegan2_pytorch --data x": the command itself, no file
+            try:
+                toks = [c for c in split_commands(line) if c and c[0] == a.run.split()[0]]
+            except ValueError:
+                toks = []
+            for cmd in toks:
+                seen.setdefault(((), tuple(cmd[1:])), False)
+            continue
         for head, args in _running(line, a.path):
             seen.setdefault((tuple(head), tuple(args)), False)
     return [Usage(head, args, retrieved) for (head, args), retrieved in seen.items()]
