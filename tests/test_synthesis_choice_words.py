@@ -87,3 +87,19 @@ def test_negated_and_cpu_ruled_out_flags_are_dropped(cat) -> None:  # noqa: ANN0
 def test_a_file_option_takes_no_plain_word(cat) -> None:  # noqa: ANN001
     code = line(cat, "Train the label-names classifier run3 on chairs")
     assert "--labels_file classifier" not in code
+
+
+DET = {
+    "train.py": (
+        "import argparse\np = argparse.ArgumentParser()\n"
+        "p.add_argument('-c', '--compound_coef', type=int, default=0, help='coefficients of efficientdet')\n"
+        "p.add_argument('--float16', type=boolean_string, default=False)\n"
+        "p.add_argument('--lr', type=float, default=1e-3)\n"
+        "args = p.parse_args()\n"
+    ),
+}
+
+
+def test_a_number_in_a_model_name_and_half_precision() -> None:
+    code = line(build_catalog(DET.items()), "Train an EfficientDet-D4 in half precision with a learning rate of 0.01")
+    assert "-c 4" in code.replace("--compound_coef", "-c") and "--float16 True" in code and "--lr 0.01" in code

@@ -54,9 +54,10 @@ def test_task_paths_fill_placeholders_in_order() -> None:
 def test_keyword_strings_take_the_value_named_beside_the_keyword() -> None:
     cat = build_catalog(METRIC.items())
     task = ("Write Python with imgscore that scores ./gen/dogs against the stored statistics of the dog_faces "
-            "stats at 256 res and prints the value.")
+            "stats at 256 res, test split, and prints the value.")
     code = render(synthesize(task, cat))[0]  # type: ignore[arg-type]
     assert "'./gen/dogs'" in code and "stats_name='dog_faces'" in code and "stats_res=256" in code
+    assert "stats_split='test'" in code  # a split's name, though "test" is too common a word to be a literal
     assert "cats" not in code  # the example's own name is replaced, not kept beside the task's
 
 
@@ -113,3 +114,21 @@ def test_python_is_asked_for_in_plain_words() -> None:
     assert wants_python("Which folders are closest? Show me the Python.", cat)
     assert wants_python("Call imgscore directly from Python instead of the command line.", cat)
     assert wants_python("Inside my Python script I want the distance of ./a and ./b.", cat)
+
+
+def test_keywords_the_task_gives_join_the_examples_call() -> None:
+    files = dict(METRIC)
+    files["imgscore/metric.py"] = (
+        "def distance(folder_a, folder_b=None, stats_name=None, stats_res=None, stats_split='train', mode='clean',"
+        " batch_size=32):\n    \"\"\"The distance between two image folders.\"\"\"\n    return 0.0\n"
+    )
+    cat = build_catalog(files.items())
+    code = render(synthesize("Write Python with imgscore that scores ./gen/x against ./data/y in the "  # type: ignore[arg-type]
+                             "legacy_tf mode with a batch size of 64", cat))[0]
+    assert "metric.distance('./gen/x', './data/y', mode='legacy_tf', batch_size=64)" in code
+
+
+def test_a_package_the_readme_imports_is_one_without_its_init_file() -> None:
+    files = {k: v for k, v in METRIC.items() if k != "imgscore/__init__.py"}  # (a walk that honoured a .gitignore)
+    cat = build_catalog(files.items())
+    assert any(a.kind == "python-api" and a.name == "imgscore.metric.distance" for a in cat)

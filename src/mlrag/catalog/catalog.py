@@ -292,6 +292,26 @@ def _python_entries(path: str, text: str, tree: ast.Module, sources: dict[str, s
     return []
 
 
+_IMPORTS_PACKAGE = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.M)
+
+
+def _implied_packages(src: dict[str, str]) -> set[str]:
+    """``<folder>/__init__.py`` for top-level folders of Python files that the documentation or the packaging
+    imports or names as a package, though no ``__init__.py`` was read (a walk that honours a ``.gitignore``
+    listing ``cleanfid/__*`` misses the empty file the repository tracks)."""
+    folders = {p.split("/", 1)[0] for p in src if p.endswith(".py") and p.count("/") == 1}
+    missing = {f for f in folders if f"{f}/__init__.py" not in src and f.isidentifier()}
+    if not missing:
+        return set()
+    said: set[str] = set()
+    for path, text in src.items():
+        if path.endswith((*_DOCS, "setup.py", "pyproject.toml", "setup.cfg")):
+            said.update(m.group(1) for m in _IMPORTS_PACKAGE.finditer(text))
+            if path.endswith(("setup.py", "pyproject.toml", "setup.cfg")):
+                said.update(f for f in missing if re.search(rf"""['"\s=]{re.escape(f)}['"\s,\]]""", text))
+    return {f"{f}/__init__.py" for f in missing & said}
+
+
 def imported_choices(spec: CliSpec, tree: ast.Module, path: str, src: dict[str, str],
                      trees: dict[str, ast.Module]) -> CliSpec:
     """``spec`` with the choices its options take from names imported from repository modules
@@ -378,7 +398,7 @@ def build_catalog(sources: Iterable[tuple[str, str]]) -> Catalog:
     load_yaml = _yaml_loader()
     documented = _documented_scripts(src)
     entries: list[Affordance] = []
-    names = set(src)
+    names = set(src) | _implied_packages(src)
     for path, tree in trees.items():
         try:
             entries += _python_entries(path, src[path], tree, src, specs, trees, load_yaml, documented)

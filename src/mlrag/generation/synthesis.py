@@ -21,6 +21,7 @@ Why by hand: no library binds free-text literals to a static CLI description; th
 
 from __future__ import annotations
 
+import ast
 import difflib
 import functools
 import json
@@ -76,6 +77,8 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "eval": ("evaluation", "evaluate"),
     "exp": ("experiment",),
     "aug": ("augmentation", "augment"),
+    "float16": ("half", "fp16"),
+    "fp16": ("half", "float16"),
     "prob": ("probability",),
     "attn": ("attention",),
     "expt": ("experiment",),  # "continue the training from the latest checkpoint": -resume
@@ -664,6 +667,10 @@ def _fits(p: Param, lit: Literal) -> bool:
     word = word or lit.kind == "word" and re.fullmatch(r"[a-z]+(?:-[a-z]+)+", lit.text) is not None  # "bag-level"
     if takes_path(p) and (word or lit.kind == "quoted" and " " in lit.text):
         return False
+    if lit.kind == "path" and not takes_path(p) and not names_a_model(p) and not param_words(p) & _PATH_WORDS \
+            and not re.search(r"\b(?:files?|path|folder|dir|directory)\b", p.help, re.I) and (re.fullmatch(r"[A-Za-z][\w-]*", (p.default or "").strip("'\""))
+                 or param_words(p) & {"mode", "type", "kind", "method", "format"}):
+        return False  # mode (default "clean", or none) takes a name, not ./outputs/generated_photos
     if lit.kind == "word" and (p.default or "").replace(" ", "") in ("[]", "()") and not _namelike(lit.text):
         return False  # --attn-layers (default []) takes a list, not "adds" of "adds self-attention"
     if lit.kind == "word" and p.kind in ("override", "config-key") and p.default \
@@ -1259,6 +1266,18 @@ def bind(
                     rest = [r for r in rest if r.text not in more]
                     bound[pi] = " ".join([spare.text, *more])
                 total += 0.2
+    # a number in a model's name goes to the int option whose help names that model: "EfficientDet-D4" gives
+    # -c ("coefficients of efficientdet") 4
+    for lit in lits:
+        digits = re.fullmatch(r"([A-Za-z][A-Za-z]{3,})-?[A-Za-z]?(\d{1,2})", lit.text) if lit.kind == "word" else None
+        if digits is None:
+            continue
+        for pi, p in enumerate(params):
+            if pi not in bound and (p.type or "") == "int" and digits.group(1).lower() in {
+                    _norm(w) for w in _split(p.help)}:  # fmt: skip
+                bound[pi] = str(int(digits.group(2)))
+                total += 0.3
+                break
     # an option that needs a value (no default) and lists its values ("format_to_lines or format_to_bert") takes
     # the one whose own word the task says ("binaries for BERT"), when only one has such a word
     for pi, p in enumerate(params):
@@ -1321,9 +1340,9 @@ def bool_said(p: Param, words: Sequence[str]) -> tuple[str, list[int]] | None:
     stems = [_stem(w) for w in words]
 
     def at(n: str) -> int | None:
-        # "mirroring" for mirror, "logging" for log
+        # "mirroring" for mirror, "logging" for log; "half precision" for float16
         return next((i for i, t in enumerate(stems) if t == n or len(n) >= 3 and t.startswith(n)
-                     and (len(n) >= 4 or len(t) - len(n) <= 4)), None)  # fmt: skip
+                     and (len(n) >= 4 or len(t) - len(n) <= 4) or t in ABBREVIATIONS.get(n, ())), None)  # fmt: skip
 
     maybe = [at(n) for n in want]
     found = [i for i in maybe if i is not None]
@@ -1828,8 +1847,50 @@ def example_values(
                 if pick is not None:
                     take(pick, lit.text)
                 break
+    # "the train split" for dataset_split="trainval70k" (a split's name is no literal: "train" is a common word)
+    said_split = next((w.lower() for w, nxt in zip(side.words, side.words[1:])
+                       if w.lower() in _SPLITS and nxt.lower() in ("split", "set", "subset", "partition")), None)
+    hole = next((p for p in free("string") if "split" in _split(p.dest or "")), None)
+    if said_split and hole is not None and hole.name.lower() != said_split:
+        take(hole, said_split)
+    if side.python:
+        pairs += _call_keywords(task, a, catalog, held)
     placed = sum(1 for p, _ in pairs if p.type != "number")  # numbers add no fit (see above)
     return pairs, warnings, fit + 0.5 * placed, held
+
+
+def _call_keywords(task: str, a: Affordance, catalog: Catalog, held: set[str]) -> list[tuple[Param, str]]:
+    """Keyword arguments the task gives to the repository function an example calls, that the example does not
+    pass (``mode="legacy_tensorflow"``, ``batch_size=64`` for ``fid.compute_fid(fdir1, fdir2)``): the function's
+    own parameters, bound as a command's options are (``bind``), values the task writes that are no plain words.
+    Each comes back as a ``kwarg`` parameter whose ``dest`` is the called name, for ``render``."""
+    try:
+        tree = ast.parse(a.run)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    api = catalog.of_kind("python-api")
+    out: list[tuple[Param, str]] = []
+    done: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        entry = next((e for e in api if e.name.rsplit(".", 1)[-1] == name and any(p.kind == "kwarg" for p in e.params)),
+                     None) if name and name not in done else None  # fmt: skip
+        if entry is None:
+            continue
+        done.add(name)
+        given = {k.arg for k in node.keywords if k.arg}
+        n_args = len(node.args)
+        positional = [p.name for p in entry.params if p.kind == "kwarg"][:n_args]
+        for p, v in bind(task, entry, known_names(catalog))[0]:
+            if p.kind != "kwarg" or p.name in given or p.name in positional or v in held or p.name.startswith("*"):
+                continue
+            if not (re.search(r"[\d_./-]", v) or v in ("True", "False")) or v.lower() not in task.lower():
+                continue  # a value the task writes, not a plain word
+            held.add(v)
+            out.append((Param(name=p.name, kind="kwarg", dest=name, position=-1), v))
+    return out
 
 
 #: What an entry the documentation runs (one with ``usage``) is worth over one it never shows.
@@ -2215,6 +2276,26 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
             return " ".join([launcher or "python", shlex.quote(rel), *a.run.split()[2:], *args])
         return f"cd {shlex.quote(a.workdir)} && {cmd}"
     return cmd
+
+
+def with_keywords(code: str, pairs: Sequence[tuple[Param, str]]) -> str:
+    """``code`` with ``name=value`` added to the first call of each pair's ``dest`` (a Python literal: numbers
+    and True/False as written, other values quoted)."""
+    for p, v in pairs:
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError, RecursionError):
+            return code
+        call = next((n for n in ast.walk(tree) if isinstance(n, ast.Call) and p.dest == (
+            n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", ""))), None)
+        if call is None or call.end_lineno is None or call.end_col_offset is None:
+            continue
+        lines = code.splitlines(keepends=True)
+        end = sum(len(x) for x in lines[: call.end_lineno - 1]) + call.end_col_offset - 1  # the closing ")"
+        lit = v if _NUMBER.fullmatch(v) or v in ("True", "False", "None") else repr(v)
+        sep = ", " if call.args or call.keywords else ""
+        code = f"{code[:end].rstrip()}{sep}{p.name}={lit}{code[end:]}"
+    return code
 
 
 def render_python(a: Affordance, pairs: Sequence[tuple[Param, str]]) -> str:
@@ -2609,7 +2690,8 @@ def render(binding: Binding, workdir: str = "") -> tuple[str, str]:
     """(code, output type) for a binding."""
     a = binding.affordance
     if a.kind == EXAMPLE:
-        return fill_slots(a.run, [(p.position or 0, v) for p, v in binding.values]), "python"
+        code = fill_slots(a.run, [(p.position or 0, v) for p, v in binding.values if p.kind == "literal"])
+        return with_keywords(code, [(p, v) for p, v in binding.values if p.kind == "kwarg" and p.dest]), "python"
     if a.kind == "python-api":
         return render_python(a, binding.values), "python"
     code = render_bash(a, binding.values, workdir, binding.launcher)
