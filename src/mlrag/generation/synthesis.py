@@ -668,7 +668,8 @@ def _fits(p: Param, lit: Literal) -> bool:
     if takes_path(p) and (word or lit.kind == "quoted" and " " in lit.text):
         return False
     if lit.kind == "path" and not takes_path(p) and not names_a_model(p) and not param_words(p) & _PATH_WORDS \
-            and not re.search(r"\b(?:files?|path|folder|dir|directory)\b", p.help, re.I) and (re.fullmatch(r"[A-Za-z][\w-]*", (p.default or "").strip("'\""))
+            and not re.search(r"\b(?:files?|path|folder|dir|directory)\b", p.help, re.I) \
+            and (re.fullmatch(r"[A-Za-z][\w-]*", (p.default or "").strip("'\""))
                  or param_words(p) & {"mode", "type", "kind", "method", "format"}):
         return False  # mode (default "clean", or none) takes a name, not ./outputs/generated_photos
     if lit.kind == "word" and (p.default or "").replace(" ", "") in ("[]", "()") and not _namelike(lit.text):
