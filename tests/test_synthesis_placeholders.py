@@ -132,3 +132,24 @@ def test_a_package_the_readme_imports_is_one_without_its_init_file() -> None:
     files = {k: v for k, v in METRIC.items() if k != "imgscore/__init__.py"}  # (a walk that honoured a .gitignore)
     cat = build_catalog(files.items())
     assert any(a.kind == "python-api" and a.name == "imgscore.metric.distance" for a in cat)
+
+
+def test_a_name_the_task_spells_piece_by_piece_replaces_the_examples_name() -> None:
+    files = {
+        "README.md": (
+            "# relx\n\n## Easy start\n\n```python\nimport relx\nmodel = relx.get_model('wiki8_cnn_softmax')\n```\n"
+        ),
+        "relx/__init__.py": "from .pretrain import get_model\n",
+        "relx/pretrain.py": (
+            "def get_model(model_name, root='~/.relx'):\n"
+            "    if model_name == 'wiki8_cnn_softmax':\n        return 1\n"
+            "    elif model_name in ['wiki8_bert_softmax', 'wiki8_bertentity_softmax']:\n        return 2\n"
+            "    elif model_name == 'tacred_bert_softmax':\n        return 3\n"
+        ),
+    }
+    cat = build_catalog(files.items())
+    assert any(a.kind == "registry" and "wiki8_bert_softmax" in a.values for a in cat)  # names get_model tells apart
+    b = synthesize("Write Python that loads the relx wiki8 model with the plain BERT encoder (softmax classifier) "
+                   "in an easy start", cat)
+    assert b is not None and b.affordance.kind == "python-example"
+    assert "relx.get_model('wiki8_bert_softmax')" in render(b)[0]

@@ -193,7 +193,29 @@ def registry_affordances(
         first = items[0][1]
         reg = _registry(path, mod, full, first, [n for n, _ in items])
         out.append(replace(reg, end_line=max(getattr(n, "end_lineno", 1) or 1 for _, n in items)))
+    for node in tree.body:  # a public function that tells names apart: get_model(model_name) with
+        # ``if model_name == 'wiki80_cnn_softmax': ... elif model_name in ['wiki80_bert_softmax', ...]``
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            compared = _compared_names(node, v)
+            if len(compared) >= 3:
+                out.append(_registry(path, mod, node.name, node, compared))
     return out
+
+
+def _compared_names(fn: ast.FunctionDef | ast.AsyncFunctionDef, v: Values) -> list[str]:
+    """The strings the function's first parameter is compared with (``==``, ``in [...]``), in order."""
+    args = [a.arg for a in fn.args.args if a.arg not in ("self", "cls")]
+    if not args:
+        return []
+    out: dict[str, None] = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.left, ast.Name) \
+                and node.left.id == args[0] and isinstance(node.ops[0], (ast.Eq, ast.In)):
+            lit = v.literal(node.comparators[0])
+            for x in lit if isinstance(lit, (list, tuple, set)) else [lit]:
+                if isinstance(x, str) and re.fullmatch(r"[\w.+/-]{2,60}", x):
+                    out[x] = None
+    return list(out)
 
 
 def _end(node: ast.AST) -> int:

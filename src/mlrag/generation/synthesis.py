@@ -1780,6 +1780,18 @@ def example_values(
             if pick is not None:
                 take(pick, low if pick.name == pick.name.lower() and lit.text != low and not lit.text.isupper()
                      else lit.text)
+    # a registered name the task spells piece by piece replaces the example's name of the same table ("OpenNRE's
+    # wiki80 model with the plain BERT encoder (softmax classifier)": wiki80_bert_softmax for 'wiki80_cnn_softmax')
+    said = {w.lower() for w in side.words} | {_norm(w) for w in side.words}
+    for p in free("string"):
+        reg = next((r for r in side.registries if p.name in r), None)
+        if reg is None:
+            continue
+        spelled = [n for n in reg if n != p.name and _spelled_by(n, said)]
+        most = max((len(_name_parts(n)) for n in spelled), default=0)
+        best = [n for n in spelled if len(_name_parts(n)) == most]
+        if len(best) == 1 and most >= 2:
+            take(p, best[0])
     for lit in lits:  # the paths left fill the placeholders for paths the example never defines, in order (fdir1)
         if lit.kind == "path" and lit.text not in held:
             hole = next((p for p in free("name") if _PLACE_NAME.search(p.name)), None)
@@ -1858,6 +1870,16 @@ def example_values(
         pairs += _call_keywords(task, a, catalog, held)
     placed = sum(1 for p, _ in pairs if p.type != "number")  # numbers add no fit (see above)
     return pairs, warnings, fit + 0.5 * placed, held
+
+
+def _name_parts(name: str) -> list[str]:
+    return [x for x in re.split(r"[_\-./]", name.lower()) if x]
+
+
+def _spelled_by(name: str, said: AbstractSet[str]) -> bool:
+    """Whether every part of ``name`` (``wiki80_bert_softmax``: wiki80, bert, softmax) is a word of the task."""
+    parts = _name_parts(name)
+    return len(parts) >= 2 and all(x in said for x in parts)
 
 
 def _call_keywords(task: str, a: Affordance, catalog: Catalog, held: set[str]) -> list[tuple[Param, str]]:
