@@ -31,8 +31,10 @@ from typing import Any
 #: documented commands and config file, values a script compares an option with, docstring help of API and
 #: fire/jsonargparse parameters, top-level scripts that ``parse()`` an options class; 19: placeholder names of
 #: examples (``compute_fid(fdir1)``) as slots, ``python -m pkg`` of a src layout, a ``__main__.py`` running another
-#: module's ``main()`` takes its options.
-CATALOG_VERSION = 19
+#: module's ``main()`` takes its options; 20: hydra group keys, console-script usage, fire's dashed spellings,
+#: choices imported from other modules, packages the docs import, names a public function compares its first
+#: parameter with (a registry).
+CATALOG_VERSION = 20
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (
