@@ -153,3 +153,16 @@ def test_a_name_the_task_spells_piece_by_piece_replaces_the_examples_name() -> N
                    "in an easy start", cat)
     assert b is not None and b.affordance.kind == "python-example"
     assert "relx.get_model('wiki8_bert_softmax')" in render(b)[0]
+
+
+def test_a_cd_is_written_from_the_callers_folder() -> None:
+    from mlrag.catalog.base import Affordance, Param
+    from mlrag.generation.synthesis import render_bash
+
+    a = Affordance("python-script:tf/seg/train.py", "python-script", "train.py", "tf/seg/train.py",
+                   run="python train.py", workdir="tf/seg", framework="argparse", params=(Param("--lr"),),
+                   invoked_by=("tf/seg/README.md:3",))  # the README there runs it from its own folder
+    assert render_bash(a, [(a.params[0], "0.1")], workdir="tf") == "cd seg && python train.py --lr 0.1"
+    assert render_bash(a, [(a.params[0], "0.1")], workdir="") == "cd tf/seg && python train.py --lr 0.1"
+    assert render_bash(a, [(a.params[0], "0.1")], workdir="pt") == "cd ../tf/seg && python train.py --lr 0.1"
+    assert render_bash(a, [], workdir="tf/seg") == "python train.py"

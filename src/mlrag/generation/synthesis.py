@@ -2138,7 +2138,8 @@ def render_bash(a: Affordance, pairs: Sequence[tuple[Param, str]], workdir: str 
             # an ancestor folder the caller is in, ``python scripts/x.py`` runs it as ``cd scripts`` would
             rel = posixpath.relpath(a.path, caller or ".")
             return " ".join([launcher or "python", shlex.quote(rel), *a.run.split()[2:], *args])
-        return f"cd {shlex.quote(a.workdir)} && {cmd}"
+        # (the cd is from the caller's folder: "cd sem_seg" from tensorflow/, not "cd tensorflow/sem_seg")
+        return f"cd {shlex.quote(posixpath.relpath(a.workdir, caller or '.'))} && {cmd}"
     return cmd
 
 
