@@ -103,3 +103,9 @@ DET = {
 def test_a_number_in_a_model_name_and_half_precision() -> None:
     code = line(build_catalog(DET.items()), "Train an EfficientDet-D4 in half precision with a learning rate of 0.01")
     assert "-c 4" in code.replace("--compound_coef", "-c") and "--float16 True" in code and "--lr 0.01" in code
+
+
+def test_a_choice_written_verbatim_beats_a_prose_match() -> None:
+    choices = ["logistic_regression", "svc-rbf", "knn"]
+    task = "swap the logistic regression head for an RBF-kernel SVM (svc-rbf)"
+    assert match_choice(words_of(task), choices)[0] == "svc-rbf"

@@ -242,7 +242,10 @@ def match_choice(task_words: Sequence[str], choices: Sequence[str]) -> tuple[str
             key = _norm("".join(gram))
             if key in normed:
                 # ("the piecewise one": a pronoun is a weak witness of a choice spelled like it)
-                cand = (normed[key], i, 0.6 if n == 1 and key in _PRONOUN_CHOICES else 1.0 + 0.01 * n)
+                # (a choice written as the repository writes it, "svc-rbf", beats a prose match: "logistic regression")
+                verbatim = n == 1 and re.search(r"[-_]", task_words[i]) and task_words[i].lower() == normed[key].lower()
+                cand = (normed[key], i, 0.6 if n == 1 and key in _PRONOUN_CHOICES else 1.05 if verbatim
+                        else 1.0 + 0.01 * n)  # fmt: skip
             else:
                 cand = None
                 for c in choices:
@@ -987,6 +990,7 @@ def bind(
                 near -= 0.75  # its help lists what it takes ("random, bilinear, bicubic"), and this is none of them
             doc = shapes.get(p.name)
             if doc and (shape := value_shape(lit.text)) and shape not in doc and key not in listed[pi] \
+                    and not names_model \
                     and not (shape == "path" and "text" in doc and takes_path(p)):  # (--outputDir output: a folder)
                 near -= 1.0  # the documented commands give it another kind of value (a path, not "DIV2K+Flickr2K")
             if near <= 0 and key not in listed[pi]:  # a value its help lists is a candidate, as a choice is
