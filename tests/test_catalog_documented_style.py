@@ -76,3 +76,10 @@ def test_a_hydra_group_default_file_gives_overridable_keys() -> None:
     code = render(synthesize("Train with the large preset, a training batch size of 8 and 25 epochs", cat))[0]  # type: ignore[arg-type]
     assert "train=large" in code and "train.batch_size=8" in code and "train.num_train_epochs=25" in code
     assert "train.learning_rate" not in code  # 2e-5 is a number: no word goes there
+
+
+def test_prose_that_starts_with_a_console_command_is_no_usage() -> None:
+    files = dict(FIRE)
+    files["README.md"] += "\nganlite the images you have, then look at the results.\n"
+    entry = next(a for a in build_catalog(files.items()) if a.kind == "console-script")
+    assert all(u.startswith("ganlite --") for u in entry.usage)

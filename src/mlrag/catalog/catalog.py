@@ -349,7 +349,10 @@ def _with_console_usage(entries: list[Affordance], src: dict[str, str]) -> list[
     for path, text in src.items():
         if path.endswith((*_DOCS, *_SHELL)) and any(c in text for c in commands):
             for line in text.splitlines():
-                if (m := head.match(line)) is not None:
+                # a command line, not prose that starts with the command's word ("train the model ..."): a
+                # prompt, options, or nothing after it
+                if (m := head.match(line)) is not None and (line.lstrip().startswith("$") or not m.group(2).strip()
+                                                            or re.match(r"\s+-", m.group(2))):  # fmt: skip
                     lines.setdefault(m.group(1), {})[f"{m.group(1)}{m.group(2)}".strip()] = None
     return [replace(a, usage=tuple(lines[a.run.split()[0]])[:_MAX_USAGE])
             if a.kind == "console-script" and not a.subcommand and a.run.split()[0] in lines else a

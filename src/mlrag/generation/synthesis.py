@@ -89,7 +89,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "hid": ("hidden",),
     "dim": ("dimension", "size"),
     "res": ("resolution",),
-    "resume": ("continue",),
+    "resume": ("continue",),  # "continue the training from the latest checkpoint": -resume
     "eval": ("evaluation", "evaluate"),
     "exp": ("experiment",),
     "aug": ("augmentation", "augment"),
@@ -97,7 +97,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "fp16": ("half", "float16"),
     "prob": ("probability",),
     "attn": ("attention",),
-    "expt": ("experiment",),  # "continue the training from the latest checkpoint": -resume
+    "expt": ("experiment",),
     "lamb": ("lambda",),
     "ckpt": ("checkpoint",),
     "img": ("image", "px", "pixel", "resolution"),
