@@ -83,3 +83,29 @@ def test_prose_that_starts_with_a_console_command_is_no_usage() -> None:
     files["README.md"] += "\nganlite the images you have, then look at the results.\n"
     entry = next(a for a in build_catalog(files.items()) if a.kind == "console-script")
     assert all(u.startswith("ganlite --") for u in entry.usage)
+
+
+TYRO = {
+    "rl/ppo.py": (
+        "import os\nfrom dataclasses import dataclass\nimport tyro\n\n"
+        "@dataclass\nclass Args:\n"
+        "    env_id: str = 'CartPole-v1'\n    \"\"\"the id of the environment\"\"\"\n"
+        "    total_timesteps: int = 500000\n    \"\"\"total timesteps of the experiments\"\"\"\n"
+        "    learning_rate: float = 2.5e-4\n    \"\"\"the learning rate of the optimizer\"\"\"\n"
+        "    capture_video: bool = False\n    \"\"\"whether to capture videos of the agent\"\"\"\n\n"
+        "if __name__ == '__main__':\n    args = tyro.cli(Args)\n"
+    ),
+}
+
+
+def test_a_tyro_dataclass_gives_dashed_options_with_the_field_docstrings_as_help() -> None:
+    cat = build_catalog(TYRO.items())
+    entry = next(a for a in cat if a.path == "rl/ppo.py")
+    by = {p.name: p for p in entry.params}
+    assert entry.framework == "tyro" and set(by) == {"--env-id", "--total-timesteps", "--learning-rate",
+                                                      "--capture-video"}
+    assert by["--env-id"].aliases == ("--env_id",) and by["--env-id"].help == "the id of the environment"
+    code = render(synthesize("Train PPO on Acrobot-v1 for 100000 total timesteps with a learning rate of 0.001 "
+                             "and capture videos", cat))[0]  # type: ignore[arg-type]
+    assert "--env-id Acrobot-v1" in code and "--total-timesteps 100000" in code
+    assert "--learning-rate 0.001" in code and "--capture-video" in code

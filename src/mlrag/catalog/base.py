@@ -33,8 +33,8 @@ from typing import Any
 #: examples (``compute_fid(fdir1)``) as slots, ``python -m pkg`` of a src layout, a ``__main__.py`` running another
 #: module's ``main()`` takes its options; 20: hydra group keys, console-script usage, fire's dashed spellings,
 #: choices imported from other modules, packages the docs import, names a public function compares its first
-#: parameter with (a registry).
-CATALOG_VERSION = 20
+#: parameter with (a registry); 21: tyro dataclasses (``tyro.cli(Args)``), field docstrings as help.
+CATALOG_VERSION = 21
 
 #: Affordance kinds, in the order a command-writing task prefers them.
 AFFORDANCE_KINDS = (
@@ -138,8 +138,8 @@ class Affordance:
             ``python -m pkg.cli``); for ``python-api`` the import line (``from pkg.models import build``); for
             ``python-example`` the example's whole code.
         workdir: repo-relative folder the README runs it from ("" = the root).
-        framework: how its parameters were read (argparse, click, typer, fire, absl, hf-dataclass, hydra, shell,
-            make, entry-point, signature, registry).
+        framework: how its parameters were read (argparse, click, typer, fire, absl, hf-dataclass, tyro, hydra,
+            shell, make, entry-point, signature, registry).
         subcommand: the subcommand this entry stands for ("" = the main command).
         params: what can be given to it.
         summary: the description or docstring's first line.

@@ -47,6 +47,8 @@ from .python_cli import (
     params_from_options,
     read_cli,
     runs_as_main,
+    tyro_dataclass_names,
+    tyro_params,
     with_helpers,
     with_parents,
     yacs_keys,
@@ -269,6 +271,15 @@ def _python_entries(path: str, text: str, tree: ast.Module, sources: dict[str, s
                 external.append(n)
         summary = summary or ("plus the options of " + ", ".join(external) if external else "")
         return _script_entries(path, None, tuple(params), "hf-dataclass", summary, (1, len(text.splitlines()) or 1))
+    tyro = tyro_dataclass_names(tree) if "tyro" in text else []
+    if tyro and main:  # args = tyro.cli(Args): one --field-name per dataclass field
+        local = class_defs(tree)
+        for mod in imported_repo_modules(tree, path, sources):
+            if mod in trees:
+                local = {**class_defs(trees[mod]), **local}
+        fields = tuple(p for n in tyro if n in local for p in dataclass_params(local[n], Values(tree)))
+        if fields:
+            return _script_entries(path, None, tyro_params(fields), "tyro", summary, (1, len(text.splitlines()) or 1))
     hydra = hydra_config(tree, v) if "hydra" in text else None
     if hydra is not None:
         ps = hydra_params(path, hydra[0], hydra[1], sources, load_yaml)

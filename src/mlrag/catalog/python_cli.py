@@ -9,6 +9,8 @@ those readers do not see:
   that do define one are its options;
 * **absl / tf.flags**: ``flags.DEFINE_string("name", default, "help")`` and the other ``DEFINE_*`` calls
   (``DEFINE_enum`` gives choices, ``DEFINE_bool`` a ``--name`` / ``--noname`` flag);
+* **tyro dataclasses**: ``tyro.cli(Args)`` -> one ``--field-name`` per field (``--field_name`` an alias), the
+  string after a field its help;
 * **HfArgumentParser dataclasses**: ``HfArgumentParser((ModelArguments, DataArguments))`` -> one ``--field``
   option per dataclass field (default, ``metadata={"help": ...}``, ``Literal``/choices); dataclasses that are not in
   the repository (``transformers.TrainingArguments``) are recorded by name, their options are not known;
@@ -289,12 +291,29 @@ def hf_dataclass_names(tree: ast.Module) -> list[str]:
     return names
 
 
+def tyro_dataclass_names(tree: ast.Module) -> list[str]:
+    """Names of the dataclasses given to ``tyro.cli(...)`` in ``tree``, in order."""
+    return [dotted_name(node.args[0]).split(".")[-1] for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and dotted_name(node.func) in ("tyro.cli", "cli") and node.args
+            and dotted_name(node.args[0])]  # fmt: skip
+
+
+def tyro_params(params: tuple[Param, ...]) -> tuple[Param, ...]:
+    """``dataclass_params`` as tyro spells them: ``--env-id`` for ``env_id`` (the underscore form an alias)."""
+    return tuple(replace(p, name=p.name.replace("_", "-"), aliases=(p.name, *p.aliases)) if "_" in p.name else p
+                 for p in params)  # fmt: skip
+
+
 def dataclass_params(cls: ast.ClassDef, v: Values) -> tuple[Param, ...]:
-    """``--field`` options of a dataclass, as ``HfArgumentParser`` derives them."""
+    """``--field`` options of a dataclass, as ``HfArgumentParser`` derives them; a string right after a field is
+    its help (the attribute docstrings tyro and others read)."""
     out: list[Param] = []
-    for st in cls.body:
+    for k, st in enumerate(cls.body):
         if not (isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)):
             continue
+        after = cls.body[k + 1] if k + 1 < len(cls.body) else None
+        doc = after.value.value if isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant) \
+            and isinstance(after.value.value, str) else ""  # fmt: skip
         name = st.target.id
         ann = ast.unparse(st.annotation)
         default: str | None = None
@@ -325,7 +344,7 @@ def dataclass_params(cls: ast.ClassDef, v: Values) -> tuple[Param, ...]:
                 choices=choices,
                 default=default,
                 required=required,
-                help=help_,
+                help=help_ or " ".join(doc.split()),
                 action="store_true" if base == "bool" and default in (None, "False") else None,
                 nargs="+" if base == "list" else None,
                 dest=name,
@@ -786,6 +805,8 @@ __all__ = [
     "dataclass_params",
     "dict_options",
     "hf_dataclass_names",
+    "tyro_dataclass_names",
+    "tyro_params",
     "hydra_config",
     "hydra_params",
     "yacs_keys",
