@@ -15,6 +15,18 @@ def _write(root: Path, rel: str, data: bytes | str) -> None:
     p.write_bytes(data if isinstance(data, bytes) else data.encode())
 
 
+def test_a_gitignore_that_ignores_all_then_re_includes_folders_and_named_files(tmp_path: Path) -> None:
+    # "*", "!*/", "!*.*": only files without a dot are ignored (a pattern some research repositories use)
+    _write(tmp_path, ".gitignore", "*\n!*/\n!*.*\n*.pth\nlogs/\n")
+    _write(tmp_path, "pytorch/main.py", "print(1)\n")
+    _write(tmp_path, "pytorch/model.pth", "weights\n")
+    _write(tmp_path, "logs/run.txt", "ignored\n")
+    _write(tmp_path, "Makefile", "ignored: no dot\n")
+    _write(tmp_path, "README.md", "# hi\n")
+    files = walk_repo(tmp_path, WalkConfig())
+    assert [f.path for f in files] == [".gitignore", "README.md", "pytorch/main.py"]
+
+
 def test_walk_skips_what_it_should(tmp_path: Path) -> None:
     _write(tmp_path, "README.md", "# hi\n")
     _write(tmp_path, "train.py", "print(1)\n")

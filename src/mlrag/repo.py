@@ -18,6 +18,7 @@ import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .config import WalkConfig
@@ -208,7 +209,11 @@ def _gitignore_for(dirpath: Path, rel_dir: str):  # type: ignore[no-untyped-def]
     except (OSError, RuntimeError):  # missing, unreadable, a symlink loop
         return None
     lines = data.decode("utf-8", errors="replace").splitlines()
-    return rel_dir, compile_patterns(lines, f"{rel_dir + '/' if rel_dir else ''}.gitignore")
+    where = f"{rel_dir + '/' if rel_dir else ''}.gitignore"
+    # the patterns that name folders outright ("logs/", not "*" nor a negation): pathspec reads negated folder
+    # patterns ("!*/") file by file, so a folder is judged by these and by what would lie in it (``_gitignored``)
+    folders = [x for x in lines if x.strip().endswith("/") and not x.lstrip().startswith(("!", "#"))]
+    return rel_dir, (compile_patterns(lines, where), compile_patterns(folders, where))
 
 
 def _utf8_name(name: str) -> bool:
@@ -232,7 +237,7 @@ def walk_repo(root: Path, config: WalkConfig | None = None, report: WalkReport |
     report = report if report is not None else WalkReport()
     root = root.resolve()
     exclude, include = _ignore_spec(root, config)
-    gitignores: list[tuple[str, object]] = []
+    gitignores: list[tuple[str, Any]] = []
     out: list[SourceFile] = []
     def unreadable(e: OSError) -> None:
         where = Path(e.filename).relative_to(root).as_posix() if e.filename else "?"
@@ -298,14 +303,23 @@ def walk_repo(root: Path, config: WalkConfig | None = None, report: WalkReport |
     return out
 
 
-def _gitignored(gitignores: list[tuple[str, object]], rel: str) -> bool:
-    for base, spec in gitignores:
+def _gitignored(gitignores: list[tuple[str, Any]], rel: str) -> bool:
+    for base, (spec, folders) in gitignores:
         if base and not rel.startswith(base + "/"):
             continue
         sub = rel[len(base) + 1 :] if base else rel
-        if spec.match_file(sub):  # type: ignore[attr-defined]
+        if not spec.match_file(sub):
+            continue
+        # a folder is ignored when a pattern names it outright, or when what would lie in it is ignored too:
+        # pathspec matches "pytorch/" against ``*`` even after ``!*/`` re-includes folders (and ``!*.*`` the
+        # files with a dot), which hid a whole repository
+        if not sub.endswith("/") or folders.match_file(sub) or spec.match_file(sub + _PROBE):
             return True
     return False
+
+
+#: A file name no pattern names on purpose: what a folder's own contents would look like to a ``.gitignore``.
+_PROBE = "mlrag-probe.py"
 
 
 def _skip_reason(root, path, rel, config, exclude, include, gitignores) -> str | None:  # type: ignore[no-untyped-def]
