@@ -95,6 +95,12 @@ class Param:
         return self.action in ("store_true", "store_false", "count", "store_const")
 
     @property
+    def takes_bool(self) -> bool:
+        """True when the option takes a True/False value (click ``type=bool``, argparse ``type=str2bool``), not a
+        flag."""
+        return not self.is_flag and self.kind != "positional" and "bool" in (self.type or "").lower()
+
+    @property
     def spellings(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
 

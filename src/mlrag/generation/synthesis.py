@@ -36,8 +36,20 @@ from dataclasses import dataclass, field, replace
 
 from ..catalog.base import REMAINDER_NARGS, Affordance, Catalog, Param
 from ..catalog.examples import fill_slots
-from ..commands import LAUNCHER_REQUESTS, LAUNCHER_SUBCOMMANDS, PYTHON
+from ..commands import LAUNCHER_SUBCOMMANDS, PYTHON
 from ..types import Hit
+from .devices import (
+    CPU_ID,
+    NPROC,
+    ON_CPU,
+    ONE_GPU,
+    PORT,
+    device_ids,
+    device_option,
+    device_value,
+    launcher_of,
+    takes_device_ids,
+)
 from .structured import Tool, call_tool, tool_name
 from .task_text import (
     _FILE,
@@ -1176,7 +1188,7 @@ def bind(
 
 def bool_valued(p: Param) -> bool:
     """Whether ``p`` takes a True/False value (click ``type=bool``, argparse ``type=str2bool``), not a flag."""
-    return not p.is_flag and p.kind != "positional" and "bool" in (p.type or "").lower()
+    return p.takes_bool
 
 
 _NEGATIONS = frozenset({"not", "no", "without", "disable", "disabled", "off", "false", "never", "turn"})
@@ -1899,101 +1911,6 @@ def rank_candidates(
     return out[:top]
 
 
-#: Distributed launchers a task asks for by name (the command then starts with them, not with ``python``).
-_LAUNCHERS: tuple[tuple[re.Pattern[str], str, str, tuple[str, ...]], ...] = tuple(
-    (re.compile(pattern, re.I), command, nproc, one) for pattern, command, nproc, one in LAUNCHER_REQUESTS
-)
-_NPROC = re.compile(r"(?<![\w.])(\d+)\s+(?:gpus?|processes|procs)\b|\bnproc_per_node\s*(?:=|of|to)?\s*(\d+)", re.I)
-_NNODES = re.compile(r"(?<![\w.])(\d+)\s+(?:nodes|machines)\b", re.I)
-_PORT = re.compile(r"\bmaster[\s_-]port\s*(?:of|=|:|is|to)?\s*(\d{2,5})\b", re.I)
-
-
-def launcher_of(task: str) -> tuple[str, str]:
-    """The launcher the task asks for, with the process count, node count and master port it states
-    ("on one node with 4 GPUs using torchrun" -> ``torchrun --standalone --nproc_per_node=4``), and the task
-    without those words; ``("", task)`` when it names no launcher."""
-    for pattern, command, nproc_option, one_machine in _LAUNCHERS:
-        m = pattern.search(task)
-        if m is None:
-            continue
-        rest = task[: m.start()] + " " + task[m.end() :]
-        opts: list[str] = []
-        nodes = _NNODES.search(rest)
-        if nodes is not None and int(nodes.group(1)) > 1:
-            opts.append(f"--nnodes={nodes.group(1)}")
-            rest = rest[: nodes.start()] + " " + rest[nodes.end() :]
-        else:
-            opts += one_machine  # torchrun's own rendezvous on one machine
-        if (n := _NPROC.search(rest)) is not None:
-            opts.append(f"{nproc_option}={n.group(1) or n.group(2)}")
-            rest = rest[: n.start()] + " " + rest[n.end() :]
-        if (port := _PORT.search(rest)) is not None:
-            opts.append(f"--master_port={port.group(1)}")
-            rest = rest[: port.start()] + " " + rest[port.end() :]
-        return " ".join([command, *opts]), rest
-    return "", task
-
-
-_ONE_GPU = re.compile(r"\b(?:one|a single|single|1)\s+gpu\b", re.I)
-#: The devices a task runs on: "on GPU 1", "GPUs 0,1,2,3", "two GPUs (ids 0 and 1)", "device 2", "cuda:0". A count
-#: before the word ("4 GPUs") is the launcher's (``_NPROC``), and an amount after it ("a GPU with 12 GB") no id.
-_DEVICE_IDS = re.compile(
-    r"\b(?:gpus?|devices?|cuda)(?:\s+ids?)?\s*(?:[:#]|\(\s*(?:ids?\s*)?)?\s*"
-    r"(\d{1,2}(?:\s*(?:,|and|&)\s*\d{1,2})*)(?!\w|\.\d)", re.I)
-_DEVICE_WORDS = frozenset({"gpu", "gpus", "device", "devices", "cuda"})
-_COUNT_WORDS = frozenset({"n", "num", "number", "count", "ngpu", "ngpus", "world", "size", "per", "memory", "mem"})
-
-
-_ORDINAL_GPU = re.compile(r"\b(?:on\s+)?the\s+(first|second|third|fourth)\s+(?:gpu|cuda device)\b", re.I)
-_ORDINALS = {"first": "0", "second": "1", "third": "2", "fourth": "3"}
-
-
-def device_ids(task: str) -> tuple[list[str], str]:
-    """The GPU ids the task names ("on GPU 1" -> ``["1"]``, "GPUs 0,1" -> ``["0", "1"]``, "the first GPU" ->
-    ``["0"]``) and the task without the words that name them (no other option takes them); ``([], task)`` when it
-    names none."""
-    m = _DEVICE_IDS.search(task)
-    if m is None:
-        if (o := _ORDINAL_GPU.search(task)) is not None and not _DEVICE_IDS.search(task[o.end() :]):
-            return [_ORDINALS[o.group(1).lower()]], task[: o.start()] + task[o.end() :]
-        return [], task
-    ids = re.findall(r"\d+", m.group(1))
-    return ids, task[: m.start()] + task[m.end(1) :]  # "on GPUs 0,1 for 10 epochs": 10 is no GPU's
-
-
-#: A task that runs on the CPU, and a device option whose help says how to ask for it ("-1 for CPU").
-_ON_CPU = re.compile(r"\b(?:on|to)\s+(?:the\s+)?cpu\b|\bno gpu\b|\bcpu[\s-]only\b|\bwithout (?:a )?gpu\b", re.I)
-_CPU_ID = re.compile(r"-1\s*(?:for|=|means|:|to use|uses?)?\s*(?:the\s+)?cpu\b|\bcpu\W{1,4}-1\b", re.I)
-
-
-def takes_device_ids(p: Param) -> bool:
-    """Whether ``p`` takes GPU ids (``--gpu``, ``--gpu_ids``, ``--device``), not a count of them (``--n_gpu``)
-    nor an on/off switch (``--cuda``)."""
-    words = {w.lower() for w in _split(p.dest or p.name)}
-    count = re.match(r"\s*(?:the\s+)?(?:number|count|amount|#)\s+of\b", p.help or "", re.I) is not None
-    return not (p.is_flag or bool_valued(p) or p.kind not in ("option", "positional", "env", "make-var")
-                or not words & _DEVICE_WORDS or words & _COUNT_WORDS or (p.type or "") == "float" or p.choices
-                or count)  # (--gpus "number of gpus to use" is a count)
-
-
-def device_option(a: Affordance) -> Param | None:
-    """The parameter of ``a`` that takes GPU ids (``takes_device_ids``); None when it has none."""
-    return next((p for p in a.params if takes_device_ids(p)), None)
-
-
-def device_value(p: Param, ids: Sequence[str]) -> str | None:
-    """How ``p`` takes ``ids``: a list for ``nargs``, ``0,1`` in one word, ``cuda:1`` where the default names a
-    device (``--device cuda``); None when it cannot hold them (one ``int`` for two ids)."""
-    if p.nargs in ("+", "*"):
-        return " ".join(ids)
-    if p.default and re.fullmatch(r"cuda(?::\d+)?", p.default.strip("'\"")) \
-            or "device" in _split(p.dest or p.name) and p.type in (None, "str") and "cuda:" in p.help.lower():
-        return f"cuda:{ids[0]}" if len(ids) == 1 else None  # --device cuda:1 ("torch device, e.g. cuda:0")
-    if len(ids) > 1 and p.type == "int":
-        return None
-    return ",".join(ids)
-
-
 def _usage_commands(a: Affordance, hits: Sequence[Hit]) -> list[tuple[list[str], list[str]]]:
     """The simple commands of the retrieved context that run ``a``'s script: (what stands before the script,
     the script's own arguments), prefixes such as ``VAR=x`` and ``nohup`` left out."""
@@ -2021,9 +1938,9 @@ def documented_launcher(task: str, a: Affordance, hits: Sequence[Hit], template:
             command, opts = head[:2], head[2:]  # accelerate launch
         else:
             command, opts = head[:1], head[1:]
-        nproc = _NPROC.search(task)
-        n = (nproc.group(1) or nproc.group(2)) if nproc else "1" if _ONE_GPU.search(task) else None
-        port = _PORT.search(task)
+        nproc = NPROC.search(task)
+        n = (nproc.group(1) or nproc.group(2)) if nproc else "1" if ONE_GPU.search(task) else None
+        port = PORT.search(task)
         out = []
         k = 0
         while k < len(opts):
@@ -2398,8 +2315,8 @@ def synthesize(
             pairs = [(p, v) for p, v in pairs if p.name != dev.name] + [(dev, value)]
         else:
             env = (("CUDA_VISIBLE_DEVICES", ",".join(ids)),)
-    elif a.kind in RUNNABLE and _ON_CPU.search(task) and (dev := device_option(a)) is not None \
-            and (cpu := "-1" if _CPU_ID.search(dev.help) else "cpu" if "device" in _split(dev.dest or dev.name)
+    elif a.kind in RUNNABLE and ON_CPU.search(task) and (dev := device_option(a)) is not None \
+            and (cpu := "-1" if CPU_ID.search(dev.help) else "cpu" if "device" in _split(dev.dest or dev.name)
                  and re.search(r"\bcpu\b|\bcuda\b", f"{dev.default} {dev.help}", re.I) else ""):  # fmt: skip
         # "GPU ID, -1 for CPU" takes -1; --device (default "cuda") takes cpu
         pairs = [(p, v) for p, v in pairs if p.name != dev.name and v.lower() != "cpu"] + [(dev, cpu)]
@@ -2419,7 +2336,7 @@ def synthesize(
         pairs = written
     # "Without training again": the documented command's --do_train is not for this task
     pairs = [(p, v) for p, v in pairs if not (p.is_flag and negated_flag(p, task))]
-    if _ON_CPU.search(task):  # "no GPU on this laptop": the documented command's -gpu / --cuda is not for it
+    if ON_CPU.search(task):  # "no GPU on this laptop": the documented command's -gpu / --cuda is not for it
         pairs = [(p, v) for p, v in pairs if not ((p.is_flag or bool_valued(p)) and param_words(p) & {"gpu", "cuda"}
                                                   and not set(_split(p.name)) & {"no", "disable", "cpu"})]
     if a.kind in RUNNABLE and a.framework != "hydra":
