@@ -1505,9 +1505,10 @@ class _TaskSide:
     words: tuple[str, ...] = ()
     clauses: tuple[int, ...] = ()
     python: bool = False  # the task asks for Python code (wants_python)
+    known: Mapping[str, AbstractSet[str]] = field(default_factory=dict, compare=False)  # known_names(catalog)
 
     @classmethod
-    def of(cls, task: str, catalog: Catalog) -> _TaskSide:
+    def of(cls, task: str, catalog: Catalog, known: Mapping[str, AbstractSet[str]] | None = None) -> _TaskSide:
         plain = plain_numbers(task)
         words, lits = task_literals(plain)
         return cls(
@@ -1517,6 +1518,7 @@ class _TaskSide:
             tuple(w.lower() for w in words),
             tuple(_clauses(plain, words)),
             wants_python(task, catalog),
+            known_names(catalog) if known is None else known,
         )
 
 
@@ -1724,7 +1726,7 @@ def example_values(
     if said_split and hole is not None and hole.name.lower() != said_split:
         take(hole, said_split)
     if side.python:
-        pairs += _call_keywords(task, a, catalog, held)
+        pairs += _call_keywords(task, a, catalog, held, side.known)
     placed = sum(1 for p, _ in pairs if p.type != "number")  # numbers add no fit (see above)
     return pairs, warnings, fit + 0.5 * placed, held
 
@@ -1739,7 +1741,8 @@ def _spelled_by(name: str, said: AbstractSet[str]) -> bool:
     return len(parts) >= 2 and all(x in said for x in parts)
 
 
-def _call_keywords(task: str, a: Affordance, catalog: Catalog, held: set[str]) -> list[tuple[Param, str]]:
+def _call_keywords(task: str, a: Affordance, catalog: Catalog, held: set[str],
+                   known: Mapping[str, AbstractSet[str]]) -> list[tuple[Param, str]]:
     """Keyword arguments the task gives to the repository function an example calls, that the example does not
     pass (``mode="legacy_tensorflow"``, ``batch_size=64`` for ``fid.compute_fid(fdir1, fdir2)``): the function's
     own parameters, bound as a command's options are (``bind``), values the task writes that are no plain words.
@@ -1763,7 +1766,7 @@ def _call_keywords(task: str, a: Affordance, catalog: Catalog, held: set[str]) -
         given = {k.arg for k in node.keywords if k.arg}
         n_args = len(node.args)
         positional = [p.name for p in entry.params if p.kind == "kwarg"][:n_args]
-        for p, v in bind(task, entry, known_names(catalog))[0]:
+        for p, v in bind(task, entry, known)[0]:  # (the names computed once per task)
             if p.kind != "kwarg" or p.name in given or p.name in positional or v in held or p.name.startswith("*"):
                 continue
             if not (re.search(r"[\d_./-]", v) or v in ("True", "False")) or v.lower() not in task.lower():
@@ -1851,7 +1854,7 @@ def rank_candidates(
     for a in entries:
         if a.kind == EXAMPLE:
             head, code = example_words(a)
-            side = side or _TaskSide.of(task, catalog)
+            side = side or _TaskSide.of(task, catalog, registered)
             pairs, warns, fit, _ = example_values(task, a, catalog, side)
             # the section's own title words count a bit more than its parents' ("Feature extraction > Doctest")
             score = 2.0 * len(tw & head) + 0.5 * len(tw & _title_words(a.name)) + 1.0 * len(tw & code) + fit
